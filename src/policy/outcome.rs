@@ -1,0 +1,71 @@
+//! The outcome of classifying one case: the decision, why, the gaps, the
+//! deadline and who else to tell. Its JSON shape is a contract (see
+//! `docs/rule-language.md`); the store keeps it verbatim with the case.
+
+use serde::{Deserialize, Serialize};
+
+use crate::case::Tier;
+
+/// What the policy decided for one case, and everything that explains it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The case's `external_id`.
+    pub case: String,
+    /// The strongest tier among the matching rules, or the default's.
+    pub decision: Tier,
+    /// The deciding rules' reasons (or the default's), rendered.
+    pub reasons: Vec<String>,
+    /// The matching rules of the decision's tier, in policy order.
+    pub deciding_rules: Vec<String>,
+    /// Every matching rule, in policy order.
+    pub matched_rules: Vec<MatchedRule>,
+    /// What the case needs that the partner lacks.
+    pub gaps: Gaps,
+    /// The shortest `within` among the deciding rules, in minutes.
+    pub within_minutes: Option<u64>,
+    /// Extra recipients: the union of the deciding rules' `notify` lists.
+    pub notify: Vec<String>,
+    /// `sha256:…` over the policy's file names and contents.
+    pub policy: String,
+}
+
+/// A rule whose `when` held and whose `unless` did not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchedRule {
+    /// The rule's name.
+    pub rule: String,
+    /// The tier it asks for.
+    pub tier: Tier,
+}
+
+/// The gaps of a case, by kind, in policy order.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Gaps {
+    /// Training the case needs and the partner lacks.
+    pub training: Vec<Gap>,
+    /// Documentation the case needs and the partner lacks.
+    pub documentation: Vec<Gap>,
+    /// Support tools the case needs and the partner lacks.
+    pub tooling: Vec<Gap>,
+}
+
+impl Gaps {
+    /// Whether there is at least one gap.
+    pub fn any(&self) -> bool {
+        self.count() > 0
+    }
+
+    /// Number of gap entries (one per kind, item and requirement).
+    pub fn count(&self) -> usize {
+        self.training.len() + self.documentation.len() + self.tooling.len()
+    }
+}
+
+/// One missing capability and the requirement that raised it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gap {
+    /// The missing item, e.g. `exchange-transport`.
+    pub item: String,
+    /// The requirement whose `needs` named it.
+    pub requirement: String,
+}
