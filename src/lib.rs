@@ -16,4 +16,5 @@
 pub mod case;
 pub mod cli;
 pub mod config;
+pub mod mail;
 pub mod policy;

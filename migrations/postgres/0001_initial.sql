@@ -75,6 +75,7 @@ create table outbox (
     message_id text not null,                     -- stable Message-ID, chosen at enqueue
     to_addrs text not null,                       -- JSON array of addresses
     cc_addrs text not null,                       -- JSON array of addresses
+    payload text not null,                        -- JSON snapshot the message is rendered from (mail::EmailPayload)
     status text not null check (status in ('pending', 'sent', 'failed')),
     attempts integer not null default 0,
     next_attempt_at bigint not null,              -- due time of the next attempt
