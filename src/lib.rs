@@ -13,8 +13,10 @@
 //!   deadlines; `api` is the HTTP face; [`cli`] the command line.
 //! - [`config`] resolves settings; `telemetry` sets up logging and metrics.
 
+pub mod api;
 pub mod case;
 pub mod cli;
 pub mod config;
 pub mod mail;
 pub mod policy;
+pub mod telemetry;
