@@ -20,3 +20,4 @@ pub mod config;
 pub mod mail;
 pub mod policy;
 pub mod telemetry;
+pub mod worker;
