@@ -18,3 +18,5 @@ pub mod cli;
 pub mod config;
 pub mod mail;
 pub mod policy;
+pub mod store;
+pub mod workflow;
