@@ -279,13 +279,14 @@ pub struct Transition {
 }
 
 impl Transition {
-    /// The first "transition" of a case: intake, placed by the policy's decision.
-    pub fn intake(outcome: Outcome, at: DateTime<Utc>) -> Transition {
+    /// The first "transition" of a case: submitted by `actor`, placed by
+    /// the policy's decision.
+    pub fn intake(outcome: Outcome, actor: Actor, at: DateTime<Utc>) -> Transition {
         Transition {
             action: Action::Intake,
             from: None,
             to: Stage::for_decision(outcome.decision),
-            actor: Actor::System,
+            actor,
             reason: None,
             vianet_case_id: None,
             classification: Some(outcome),

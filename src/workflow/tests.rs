@@ -288,7 +288,7 @@ fn admins_move_nothing() {
 #[test]
 fn an_escalation_at_intake_mails_the_desk_and_notify_list_with_the_partner_in_cc() {
     let fixture = Fixture::new();
-    let transition = Transition::intake(fixture.outcome.clone(), now());
+    let transition = Transition::intake(fixture.outcome.clone(), partner(), now());
     let effects = effects(&transition, &fixture.context(None, None));
     assert_eq!(effects.emails.len(), 1);
     let email = &effects.emails[0];
@@ -336,7 +336,7 @@ fn a_partner_escalation_uses_the_severity_default_and_threads_under_the_first_em
 #[test]
 fn the_partner_working_deadline_exists_only_when_the_policy_decided_partner() {
     let fixture = Fixture::new();
-    let intake = Transition::intake(outcome(Tier::Partner, Some(240)), now());
+    let intake = Transition::intake(outcome(Tier::Partner, Some(240)), partner(), now());
     let deadline = effects(&intake, &fixture.context(None, None))
         .deadline
         .unwrap();
@@ -348,7 +348,7 @@ fn the_partner_working_deadline_exists_only_when_the_policy_decided_partner() {
         deadline.next_action_at, deadline.due_at,
         "no warning in partner_working"
     );
-    let no_within = Transition::intake(outcome(Tier::Partner, None), now());
+    let no_within = Transition::intake(outcome(Tier::Partner, None), partner(), now());
     assert_eq!(
         effects(&no_within, &fixture.context(None, None)).deadline,
         None
