@@ -528,7 +528,10 @@ async fn last_seq(tx: &mut Tx, case_id: &str) -> Result<i64, StoreError> {
     Ok(seq)
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one column per argument of the events row"
+)]
 async fn insert_event(
     tx: &mut Tx,
     case_id: &str,

@@ -82,7 +82,37 @@ async fn eight_concurrent_writers_all_succeed(store: Store) {
     assert_eq!(store.list_cases(&query).await.unwrap().items.len(), 80);
 }
 
+async fn concurrent_submissions_of_one_case_store_it_once(store: Store) {
+    add_partner(&store, "pa").await;
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .intake(
+                    "pa",
+                    &case("CASE-1"),
+                    &outcome(Tier::Escalate, None),
+                    &settings(),
+                    t0(),
+                )
+                .await
+        }));
+    }
+    let mut created = 0;
+    let mut ids = Vec::new();
+    for task in tasks {
+        let intake = task.await.unwrap().unwrap();
+        created += usize::from(intake.created);
+        ids.push(intake.case.id);
+    }
+    ids.dedup();
+    assert_eq!((created, ids.len()), (1, 1));
+    assert_eq!(store.case_emails(&ids[0]).await.unwrap().len(), 1);
+}
+
 contract_tests!(
+    concurrent_submissions_of_one_case_store_it_once,
     of_fifty_concurrent_moves_from_one_version_exactly_one_wins,
     eight_concurrent_writers_all_succeed,
 );

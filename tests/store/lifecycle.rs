@@ -6,6 +6,9 @@ use escalator::workflow::{Actor, DeadlineKind, MoveRequest, Stage, Target, Trigg
 
 use crate::fixtures::*;
 
+/// An event as (seq, kind, from, to, action).
+type Step<'a> = (i64, &'a str, Option<Stage>, Option<Stage>, Option<&'a str>);
+
 async fn every_row_of_the_stage_table_is_applied_and_recorded(store: Store) {
     add_partner(&store, "pa").await;
     let pa = partner_actor("pa");
@@ -118,7 +121,7 @@ async fn every_row_of_the_stage_table_is_applied_and_recorded(store: Store) {
     assert_eq!(case.deadline, None, "a closed case has no deadline");
 
     let history = store.events(&case.id, &Scope::of(&pa)).await.unwrap();
-    let seen: Vec<(i64, &str, Option<Stage>, Option<Stage>, Option<&str>)> = history
+    let seen: Vec<Step<'_>> = history
         .iter()
         .map(|event| {
             (

@@ -1,5 +1,10 @@
 //! The store's contract, run on a fresh SQLite file and on a fresh
 //! PostgreSQL database per test, plus the database commands of the CLI.
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test code: a failed step is a failed test, reported with its value"
+)]
 
 #[macro_use]
 mod harness;
