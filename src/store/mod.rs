@@ -6,6 +6,7 @@
 //! both. Every write is one transaction, and [`Store::change_stage`] is the
 //! only code that changes a case's stage.
 
+mod apply;
 mod cases;
 mod db;
 mod error;
