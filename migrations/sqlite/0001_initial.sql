@@ -1,6 +1,7 @@
 -- The whole schema of escalator. Times are unix milliseconds (UTC) in
 -- bigint columns on both backends, so that the same SQL compares them the
 -- same way on SQLite and PostgreSQL. Lists and objects are JSON text.
+-- Every integer column is bigint so that both backends decode it as i64.
 -- Never edit an applied migration: add a new one.
 
 -- Partner desks and what they know (their capabilities feed the gaps).
@@ -40,7 +41,8 @@ create table cases (
     outcome_json text not null,                   -- the latest outcome, with its policy hash
     version bigint not null,
     vianet_case_id text,                          -- 21Vianet's own case id, once acknowledged
-    reopened integer not null default 0,
+    reopened bigint not null default 0,           -- times the case was reopened
+    last_seq bigint not null default 0,           -- seq of the latest event: the next one takes last_seq + 1
     ever_escalated boolean not null default false, -- 21Vianet keeps seeing a case once escalated
     created_at bigint not null,
     updated_at bigint not null,
@@ -52,11 +54,12 @@ create index cases_escalated_created on cases (ever_escalated, created_at desc, 
 -- Every change of a case, oldest first per case.
 create table events (
     case_id text not null references cases (id),
-    seq integer not null,                         -- 1, 2, 3… per case
+    seq bigint not null,                          -- 1, 2, 3… per case
     at bigint not null,
     actor_role text not null,                     -- partner, vianet, admin, system
     actor_id text,
     kind text not null,                           -- intake, move, reopen, deadline, email_sent, email_failed…
+    action text,                                  -- the workflow move (take, escalate, return…); null for other events
     from_stage text,
     to_stage text,
     reason text,
@@ -69,15 +72,15 @@ create table events (
 create table outbox (
     id text primary key,
     case_id text not null references cases (id),
-    event_seq integer not null,                   -- the event that promised this email
+    event_seq bigint not null,                     -- the event that promised this email
     event text not null,                          -- escalated, acknowledged, info_requested…
-    dedupe_key text not null,                     -- case/event/recipient role: a retried write cannot enqueue twice
+    dedupe_key text not null,                     -- `{case_id}:{event_seq}:{event}`: a retried write cannot enqueue twice
     message_id text not null,                     -- stable Message-ID, chosen at enqueue
     to_addrs text not null,                       -- JSON array of addresses
     cc_addrs text not null,                       -- JSON array of addresses
     payload text not null,                        -- JSON snapshot the message is rendered from (mail::EmailPayload)
     status text not null check (status in ('pending', 'sent', 'failed')),
-    attempts integer not null default 0,
+    attempts bigint not null default 0,
     next_attempt_at bigint not null,              -- due time of the next attempt
     lease_until bigint,                           -- a claim; once past, any sender may claim the row again
     claimed_by text,
@@ -100,9 +103,10 @@ create table deadlines (
     due_at bigint,                                -- null while paused
     remaining_ms bigint,                          -- time left, kept while paused
     warned boolean not null default false,        -- the warning email went out
-    reminders integer not null default 0,         -- reminders sent for this deadline
+    reminders bigint not null default 0,          -- reminders sent for this deadline
     next_action_at bigint,                        -- when the worker must look next; null while paused or done
     lease_until bigint,
     claimed_by text
 );
 create index deadlines_next_action on deadlines (next_action_at);
+create index events_action on events (action);

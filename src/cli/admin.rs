@@ -1,27 +1,130 @@
 //! `escalator migrate`, `partners …` and `tokens …`: database administration.
+//! Tokens go alone to stdout (one line) so scripts can capture them;
+//! everything else goes to stderr.
 
 use std::process::ExitCode;
 
-use super::{CliError, PartnersCommand, TokensCommand};
-use crate::config::SettingsArgs;
+use chrono::Utc;
+use serde_json::json;
+
+use super::{CapabilityArgs, CliError, PartnersCommand, TokenRole, TokensCommand};
+use crate::case::{Capabilities, EmailAddress};
+use crate::config::{ServeArgs, Settings, SettingsArgs};
+use crate::store::{check_partner_id, NewPartner, Store, StoreError};
+use crate::workflow::Role;
+
+/// Opens the configured database and applies pending migrations.
+pub(super) async fn open_store(settings: &SettingsArgs) -> Result<Store, CliError> {
+    let resolved = Settings::resolve(settings, &ServeArgs::default())?;
+    Ok(Store::connect(&resolved.database_url).await?)
+}
 
 /// Applies pending migrations.
-pub async fn migrate(_settings: &SettingsArgs) -> Result<ExitCode, CliError> {
-    Err(CliError::Failure("`migrate` is not built yet".to_owned()))
+pub async fn migrate(settings: &SettingsArgs) -> Result<ExitCode, CliError> {
+    let store = open_store(settings).await?;
+    eprintln!("the {} database is up to date", store.backend());
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs one `partners` subcommand.
 pub async fn partners(
-    _settings: &SettingsArgs,
-    _command: PartnersCommand,
+    settings: &SettingsArgs,
+    command: PartnersCommand,
 ) -> Result<ExitCode, CliError> {
-    Err(CliError::Failure("`partners` is not built yet".to_owned()))
+    match command {
+        PartnersCommand::Add {
+            id,
+            name,
+            email,
+            capabilities,
+        } => {
+            check_partner_id(&id).map_err(|error| match error {
+                StoreError::Invalid { message, .. } => {
+                    CliError::Failure(format!("`--id`: {message}"))
+                }
+                other => CliError::Store(other),
+            })?;
+            if name.trim().is_empty() {
+                return Err(CliError::Failure("`--name`: must not be empty".to_owned()));
+            }
+            let email = EmailAddress::parse(&email, "--email")
+                .map_err(|error| CliError::Failure(error.to_string()))?;
+            let partner = NewPartner {
+                id,
+                name,
+                email,
+                capabilities: parse_capabilities(&capabilities)?,
+            };
+            let store = open_store(settings).await?;
+            let (partner, token) = store.add_partner(&partner, Utc::now()).await?;
+            store.close().await;
+            eprintln!(
+                "registered partner `{}`; its API token (shown only once):",
+                partner.id
+            );
+            println!("{}", token.token);
+            Ok(ExitCode::SUCCESS)
+        }
+        PartnersCommand::Set { id, capabilities } => {
+            let capabilities = parse_capabilities(&capabilities)?;
+            let store = open_store(settings).await?;
+            let partner = store
+                .set_capabilities(&id, &capabilities, Utc::now())
+                .await?;
+            store.close().await;
+            eprintln!("replaced the capabilities of partner `{}`", partner.id);
+            println!("{}", json_text(&partner));
+            Ok(ExitCode::SUCCESS)
+        }
+        PartnersCommand::List => {
+            let store = open_store(settings).await?;
+            let partners = store.list_partners().await?;
+            store.close().await;
+            println!("{}", json_text(&json!({ "items": partners })));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 /// Runs one `tokens` subcommand.
-pub async fn tokens(
-    _settings: &SettingsArgs,
-    _command: TokensCommand,
-) -> Result<ExitCode, CliError> {
-    Err(CliError::Failure("`tokens` is not built yet".to_owned()))
+pub async fn tokens(settings: &SettingsArgs, command: TokensCommand) -> Result<ExitCode, CliError> {
+    match command {
+        TokensCommand::Add { role, name } => {
+            if name.trim().is_empty() {
+                return Err(CliError::Failure("`--name`: must not be empty".to_owned()));
+            }
+            let role = match role {
+                TokenRole::Vianet => Role::Vianet,
+                TokenRole::Admin => Role::Admin,
+            };
+            let store = open_store(settings).await?;
+            let token = store.add_token(role, None, &name, Utc::now()).await?;
+            store.close().await;
+            eprintln!(
+                "created a `{role}` token for `{}` (shown only once):",
+                name.trim()
+            );
+            println!("{}", token.token);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Validates capability flags as the `partner` object of a case is validated.
+fn parse_capabilities(args: &CapabilityArgs) -> Result<Capabilities, CliError> {
+    let value = json!({
+        "training": args.training,
+        "documentation": args.documentation,
+        "tooling": args.tooling,
+    });
+    Capabilities::from_json(&value, "").map_err(|error| {
+        let flag = error.field.split('[').next().unwrap_or(&error.field);
+        CliError::Failure(format!("`--{flag}`: {} (`{}`)", error.message, error.field))
+    })
+}
+
+pub(super) fn json_text<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value)
+        .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"))
 }

@@ -247,6 +247,9 @@ pub enum CliError {
     /// The configuration could not be resolved (exit 1).
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The database refused or failed (exit 1).
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// A file could not be read or written (exit 1).
     #[error("{path}: {source}")]
     Io {

@@ -1,0 +1,180 @@
+//! The database commands of the real binary against a temporary SQLite file.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn escalator(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_escalator"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("ESCALATOR_DATABASE_URL")
+        .env_remove("ESCALATOR_CONFIG")
+        .env("ESCALATOR_DATABASE_URL", "sqlite://cli.db")
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn migrate_creates_the_database_relative_to_the_working_directory_and_runs_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = escalator(dir.path(), &["migrate"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(dir.path().join("cli.db").exists());
+    let second = escalator(dir.path(), &["migrate"]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert_eq!(stdout(&second), "");
+}
+
+#[test]
+fn partners_add_prints_only_the_token_and_partners_set_replaces_capabilities() {
+    let dir = tempfile::tempdir().unwrap();
+    let added = escalator(
+        dir.path(),
+        &[
+            "partners",
+            "add",
+            "--id",
+            "pa",
+            "--name",
+            "Partner A",
+            "--email",
+            "desk@pa.example",
+            "--training",
+            "exchange",
+        ],
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    let out = stdout(&added);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "{out}");
+    assert!(
+        lines[0].starts_with("esc_") && lines[0].len() == 68,
+        "{out}"
+    );
+    assert!(
+        !stderr(&added).contains(lines[0]),
+        "the token goes to stdout only"
+    );
+
+    let set = escalator(
+        dir.path(),
+        &[
+            "partners",
+            "set",
+            "--id",
+            "pa",
+            "--tooling",
+            "message-trace",
+        ],
+    );
+    assert!(set.status.success(), "{}", stderr(&set));
+    let listed = escalator(dir.path(), &["partners", "list"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&listed)).unwrap();
+    assert_eq!(json["items"][0]["id"], "pa");
+    assert_eq!(
+        json["items"][0]["tooling"],
+        serde_json::json!(["message-trace"])
+    );
+    assert_eq!(json["items"][0]["training"], serde_json::json!([]));
+
+    let again = escalator(
+        dir.path(),
+        &[
+            "partners",
+            "add",
+            "--id",
+            "pa",
+            "--name",
+            "A",
+            "--email",
+            "a@pa.example",
+        ],
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn tokens_add_prints_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = escalator(
+        dir.path(),
+        &["tokens", "add", "--role", "vianet", "--name", "desk-1"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output).lines().count(), 1);
+    let usage = escalator(
+        dir.path(),
+        &["tokens", "add", "--role", "partner", "--name", "x"],
+    );
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+#[test]
+fn a_bad_email_or_id_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let email = escalator(
+        dir.path(),
+        &[
+            "partners",
+            "add",
+            "--id",
+            "pa",
+            "--name",
+            "A",
+            "--email",
+            "not-an-address",
+        ],
+    );
+    assert_eq!(email.status.code(), Some(1));
+    assert!(
+        stderr(&email).contains("--email") && stderr(&email).contains("not-an-address"),
+        "{}",
+        stderr(&email)
+    );
+    assert_eq!(stdout(&email), "");
+    let id = escalator(
+        dir.path(),
+        &[
+            "partners",
+            "add",
+            "--id",
+            "Partner A",
+            "--name",
+            "A",
+            "--email",
+            "a@pa.example",
+        ],
+    );
+    assert_eq!(id.status.code(), Some(1));
+    assert!(stderr(&id).contains("--id"), "{}", stderr(&id));
+    let unknown = escalator(dir.path(), &["partners", "set", "--id", "nobody"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(stderr(&unknown).contains("nobody"), "{}", stderr(&unknown));
+}
+
+#[test]
+fn cases_list_on_an_empty_database_is_an_empty_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = escalator(dir.path(), &["cases", "list"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json, serde_json::json!({"items": [], "next_cursor": null}));
+    let missing = escalator(dir.path(), &["cases", "show", "c_nothere"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("c_nothere"));
+    let bad_stage = escalator(dir.path(), &["cases", "list", "--stage", "open"]);
+    assert_eq!(bad_stage.status.code(), Some(2));
+}

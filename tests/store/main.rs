@@ -1,0 +1,20 @@
+//! The store's contract, run on a fresh SQLite file and on a fresh
+//! PostgreSQL database per test, plus the database commands of the CLI.
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test code: a failed step is a failed test, reported with its value"
+)]
+
+#[macro_use]
+mod harness;
+mod fixtures;
+
+mod cli;
+mod concurrency;
+mod effects;
+mod intake;
+mod lifecycle;
+mod partners;
+mod refusals;
+mod scoping;
