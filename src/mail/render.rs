@@ -198,19 +198,23 @@ struct DeadlineView<'a> {
     beijing: String,
 }
 
-static TEMPLATES: LazyLock<Result<Environment<'static>, (&'static str, String)>> = LazyLock::new(|| {
-    let mut env = Environment::new();
-    env.set_trim_blocks(true);
-    env.set_lstrip_blocks(true);
-    env.set_keep_trailing_newline(true);
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    // The file extension selects auto-escaping: `.html` is HTML-escaped, `.txt` is not.
-    env.add_template(TEXT_TEMPLATE, include_str!("../../templates/mail/body.txt"))
-        .map_err(|error| (TEXT_TEMPLATE, format!("{error:#}")))?;
-    env.add_template(HTML_TEMPLATE, include_str!("../../templates/mail/body.html"))
+static TEMPLATES: LazyLock<Result<Environment<'static>, (&'static str, String)>> =
+    LazyLock::new(|| {
+        let mut env = Environment::new();
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        env.set_keep_trailing_newline(true);
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // The file extension selects auto-escaping: `.html` is HTML-escaped, `.txt` is not.
+        env.add_template(TEXT_TEMPLATE, include_str!("../../templates/mail/body.txt"))
+            .map_err(|error| (TEXT_TEMPLATE, format!("{error:#}")))?;
+        env.add_template(
+            HTML_TEMPLATE,
+            include_str!("../../templates/mail/body.html"),
+        )
         .map_err(|error| (HTML_TEMPLATE, format!("{error:#}")))?;
-    Ok(env)
-});
+        Ok(env)
+    });
 
 /// Renders one email: `multipart/alternative` with a plain-text and an HTML
 /// part, `Message-ID` from the payload, `In-Reply-To`/`References` pointing
@@ -219,12 +223,16 @@ static TEMPLATES: LazyLock<Result<Environment<'static>, (&'static str, String)>>
 /// `from` is the sender address (`ESCALATOR_MAIL_FROM`), optionally with a
 /// display name (`Escalator <escalator@example.com>`).
 pub fn render(payload: &EmailPayload, from: &str) -> Result<Message, RenderError> {
-    let case: CaseView = serde_json::from_value(payload.case.clone()).map_err(|error| RenderError::Case {
-        message: error.to_string(),
-    })?;
-    let severity: Severity = case.severity.parse().map_err(|message: String| RenderError::Case {
-        message: format!("field `severity`: {message}"),
-    })?;
+    let case: CaseView =
+        serde_json::from_value(payload.case.clone()).map_err(|error| RenderError::Case {
+            message: error.to_string(),
+        })?;
+    let severity: Severity =
+        case.severity
+            .parse()
+            .map_err(|message: String| RenderError::Case {
+                message: format!("field `severity`: {message}"),
+            })?;
 
     let context = Context {
         event: payload.event.as_str(),
@@ -262,7 +270,13 @@ pub fn render(payload: &EmailPayload, from: &str) -> Result<Message, RenderError
     let message_id = checked_message_id("message_id", &payload.message_id)?;
     let mut builder = Message::builder()
         .from(mailbox("from", from)?)
-        .subject(subject_line(payload.event, &payload.case_id, severity, &case.product, &case.subject))
+        .subject(subject_line(
+            payload.event,
+            &payload.case_id,
+            severity,
+            &case.product,
+            &case.subject,
+        ))
         .message_id(Some(message_id.clone()))
         .date(SystemTime::from(payload.occurred_at))
         .header(AutoSubmitted)
@@ -283,19 +297,37 @@ pub fn render(payload: &EmailPayload, from: &str) -> Result<Message, RenderError
 
     let body = MultiPart::alternative()
         .boundary(boundary(&message_id))
-        .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
-        .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html));
-    builder.multipart(body).map_err(|error| RenderError::Build(error.to_string()))
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(text),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(html),
+        );
+    builder
+        .multipart(body)
+        .map_err(|error| RenderError::Build(error.to_string()))
 }
 
 /// The subject line: `[ESC-{case}] …`, see `docs/email.md` for each event.
-fn subject_line(event: EmailEvent, case_id: &str, severity: Severity, product: &str, subject: &str) -> String {
+fn subject_line(
+    event: EmailEvent,
+    case_id: &str,
+    severity: Severity,
+    product: &str,
+    subject: &str,
+) -> String {
     let tag = format!("[ESC-{}]", one_line(case_id));
     let product = one_line(product);
     let subject = one_line(subject);
     match event {
         EmailEvent::Escalated => format!("{tag} {severity} {product}: {subject}"),
-        EmailEvent::DeadlineWarning => format!("{tag} Deadline warning: {severity} {product}: {subject}"),
+        EmailEvent::DeadlineWarning => {
+            format!("{tag} Deadline warning: {severity} {product}: {subject}")
+        }
         EmailEvent::DeadlineOverdue => format!("{tag} Overdue: {severity} {product}: {subject}"),
         EmailEvent::Acknowledged => format!("{tag} Acknowledged: {subject}"),
         EmailEvent::InfoRequested => format!("{tag} Information requested: {subject}"),
@@ -308,12 +340,17 @@ fn subject_line(event: EmailEvent, case_id: &str, severity: Severity, product: &
 /// The first sentence of the body: what happened.
 fn headline(payload: &EmailPayload) -> String {
     let id = &payload.case_id;
-    let kind = payload.deadline.as_ref().map_or("next", |deadline| deadline.kind.as_str());
+    let kind = payload
+        .deadline
+        .as_ref()
+        .map_or("next", |deadline| deadline.kind.as_str());
     match payload.event {
         EmailEvent::Escalated => format!("Case {id} was escalated to 21Vianet."),
         EmailEvent::Acknowledged => format!("21Vianet acknowledged case {id}."),
         EmailEvent::InfoRequested => format!("21Vianet needs more information on case {id}."),
-        EmailEvent::InfoSupplied => format!("The partner supplied the requested information on case {id}."),
+        EmailEvent::InfoSupplied => {
+            format!("The partner supplied the requested information on case {id}.")
+        }
         EmailEvent::Returned => format!("21Vianet returned case {id} to the partner."),
         EmailEvent::Resolved => format!("21Vianet resolved case {id}."),
         EmailEvent::DeadlineWarning => format!("The {kind} deadline of case {id} passes soon."),
@@ -332,7 +369,11 @@ fn one_line(text: &str) -> String {
 
 fn gap_lines(payload: &EmailPayload) -> Vec<GapLine<'_>> {
     let gaps = &payload.outcome.gaps;
-    let kinds = [("training", &gaps.training), ("documentation", &gaps.documentation), ("tooling", &gaps.tooling)];
+    let kinds = [
+        ("training", &gaps.training),
+        ("documentation", &gaps.documentation),
+        ("tooling", &gaps.tooling),
+    ];
     kinds
         .into_iter()
         .flat_map(|(kind, list)| {
@@ -351,14 +392,18 @@ fn format_utc(at: DateTime<Utc>) -> String {
 
 /// Beijing has no daylight saving time: UTC+8 all year.
 fn format_beijing(at: DateTime<Utc>) -> String {
-    (at.naive_utc() + TimeDelta::hours(8)).format("%Y-%m-%d %H:%M Beijing time (UTC+8)").to_string()
+    (at.naive_utc() + TimeDelta::hours(8))
+        .format("%Y-%m-%d %H:%M Beijing time (UTC+8)")
+        .to_string()
 }
 
 fn render_template(name: &'static str, context: &Context<'_>) -> Result<String, RenderError> {
-    let env = TEMPLATES.as_ref().map_err(|(template, message)| RenderError::Template {
-        template,
-        message: message.clone(),
-    })?;
+    let env = TEMPLATES
+        .as_ref()
+        .map_err(|(template, message)| RenderError::Template {
+            template,
+            message: message.clone(),
+        })?;
     env.get_template(name)
         .and_then(|template| template.render(context))
         .map_err(|error| RenderError::Template {
@@ -368,21 +413,28 @@ fn render_template(name: &'static str, context: &Context<'_>) -> Result<String, 
 }
 
 fn mailbox(field: &str, value: &str) -> Result<Mailbox, RenderError> {
-    value.trim().parse().map_err(|error: lettre::address::AddressError| RenderError::Address {
-        field: field.to_owned(),
-        value: value.to_owned(),
-        message: error.to_string(),
-    })
+    value.trim().parse().map_err(
+        |error: lettre::address::AddressError| RenderError::Address {
+            field: field.to_owned(),
+            value: value.to_owned(),
+            message: error.to_string(),
+        },
+    )
 }
 
 /// Accepts `<local@domain>` or `local@domain` and returns the bracketed form.
 fn checked_message_id(field: &'static str, value: &str) -> Result<String, RenderError> {
     let trimmed = value.trim();
-    let inner = trimmed.strip_prefix('<').and_then(|rest| rest.strip_suffix('>')).unwrap_or(trimmed);
+    let inner = trimmed
+        .strip_prefix('<')
+        .and_then(|rest| rest.strip_suffix('>'))
+        .unwrap_or(trimmed);
     let valid = inner.contains('@')
         && !inner.starts_with('@')
         && !inner.ends_with('@')
-        && inner.chars().all(|c| c.is_ascii_graphic() && c != '<' && c != '>');
+        && inner
+            .chars()
+            .all(|c| c.is_ascii_graphic() && c != '<' && c != '>');
     if valid {
         Ok(format!("<{inner}>"))
     } else {
@@ -411,8 +463,14 @@ mod tests {
 
     #[test]
     fn message_ids_are_bracketed_and_checked() {
-        assert_eq!(checked_message_id("message_id", "a.b@c").unwrap(), "<a.b@c>");
-        assert_eq!(checked_message_id("message_id", "<a.b@c>").unwrap(), "<a.b@c>");
+        assert_eq!(
+            checked_message_id("message_id", "a.b@c").unwrap(),
+            "<a.b@c>"
+        );
+        assert_eq!(
+            checked_message_id("message_id", "<a.b@c>").unwrap(),
+            "<a.b@c>"
+        );
         assert!(checked_message_id("message_id", "<a b@c>").is_err());
         assert!(checked_message_id("message_id", "a\r\nX: y@c").is_err());
         assert!(checked_message_id("message_id", "nodomain").is_err());
@@ -420,7 +478,9 @@ mod tests {
 
     #[test]
     fn beijing_time_is_eight_hours_ahead_across_midnight() {
-        let at = DateTime::parse_from_rfc3339("2026-03-01T18:30:00Z").unwrap().with_timezone(&Utc);
+        let at = DateTime::parse_from_rfc3339("2026-03-01T18:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(format_beijing(at), "2026-03-02 02:30 Beijing time (UTC+8)");
     }
 }

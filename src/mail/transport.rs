@@ -87,6 +87,10 @@ pub struct Transport {
 }
 
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per transport, behind an Arc"
+)]
 enum Inner {
     Smtp(Smtp),
     Files(Files),
@@ -105,7 +109,9 @@ impl Transport {
                 timeout: settings.send_timeout,
             }),
         };
-        Ok(Transport { inner: Arc::new(inner) })
+        Ok(Transport {
+            inner: Arc::new(inner),
+        })
     }
 
     /// Where messages go, for logs: `smtp://host:port` (no credentials) or
@@ -157,7 +163,9 @@ impl Smtp {
             "{}://{}:{}",
             parsed.scheme(),
             parsed.host_str().unwrap_or_default(),
-            parsed.port().map_or_else(|| "default".to_owned(), |port| port.to_string())
+            parsed
+                .port()
+                .map_or_else(|| "default".to_owned(), |port| port.to_string())
         );
         let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|error| SendError::Config {
@@ -196,7 +204,10 @@ impl Smtp {
                 let detail = match used_generation {
                     Some(generation) => {
                         self.discard(generation);
-                        format!("no reply within {}", humantime::format_duration(self.timeout))
+                        format!(
+                            "no reply within {}",
+                            humantime::format_duration(self.timeout)
+                        )
                     }
                     None => format!(
                         "all {} connections stayed busy for {}",
@@ -248,7 +259,9 @@ impl Smtp {
     }
 
     fn classify(&self, error: &lettre::transport::smtp::Error) -> SendError {
-        let code = error.status().and_then(|code| code.to_string().parse().ok());
+        let code = error
+            .status()
+            .and_then(|code| code.to_string().parse().ok());
         let via = self.server.clone();
         let detail = error.to_string();
         // Client errors are refusals by lettre itself (e.g. a non-ASCII
@@ -292,7 +305,12 @@ impl Files {
             detail: "the message has no Message-ID to name its file after".to_owned(),
         })?;
         let target = self.dir.join(&name);
-        match tokio::time::timeout(self.timeout, write_atomically(&self.dir, &target, &message.formatted())).await {
+        match tokio::time::timeout(
+            self.timeout,
+            write_atomically(&self.dir, &target, &message.formatted()),
+        )
+        .await
+        {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => Err(SendError::Transient {
                 via,
@@ -343,7 +361,13 @@ fn file_name(message: &Message) -> Option<String> {
     let id = raw.trim().trim_start_matches('<').trim_end_matches('>');
     let safe: String = id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "@._-+=".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "@._-+=".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let safe = safe.trim_start_matches('.');
     if safe.is_empty() {
@@ -358,7 +382,10 @@ mod tests {
 
     #[test]
     fn a_password_never_appears_in_messages() {
-        assert_eq!(redact("smtp://user:secret@mail.example:587"), "smtp://user:***@mail.example:587");
+        assert_eq!(
+            redact("smtp://user:secret@mail.example:587"),
+            "smtp://user:***@mail.example:587"
+        );
     }
 
     #[test]
@@ -368,7 +395,16 @@ mod tests {
             ..MailSettings::default()
         };
         let error = Transport::from_settings(&settings).unwrap_err();
-        assert!(matches!(error, SendError::Config { setting: "smtp_url", .. }), "{error}");
+        assert!(
+            matches!(
+                error,
+                SendError::Config {
+                    setting: "smtp_url",
+                    ..
+                }
+            ),
+            "{error}"
+        );
     }
 
     #[test]
