@@ -7,5 +7,9 @@
 //! message with the same `Message-ID`.
 
 mod payload;
+mod render;
+mod transport;
 
 pub use payload::{DeadlineInfo, EmailEvent, EmailPayload, PartnerContact};
+pub use render::{render, RenderError};
+pub use transport::{SendError, Transport};

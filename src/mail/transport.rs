@@ -1,0 +1,421 @@
+//! How a rendered message leaves: SMTP through lettre's pooled async client,
+//! or `.eml` files in a directory when no server is configured.
+//!
+//! Every send is cut off by our own timeout (lettre's covers only the
+//! connect), and every failure is classified for the dispatcher: transient
+//! (retry later) or permanent (park the row). One [`Transport`] is shared by
+//! all concurrent senders; it bounds them to `mail.connections` at once.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use lettre::transport::smtp::{AsyncSmtpTransportBuilder, PoolConfig};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Semaphore;
+
+use super::RenderError;
+use crate::config::MailSettings;
+
+/// Why a message was not delivered, classified by what the caller can do.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Retrying later may succeed: a 4xx reply, a refused or broken
+    /// connection, a timeout, a full disk.
+    #[error("temporary delivery failure via {via}: {detail}")]
+    Transient {
+        /// The server (`smtp://host:port`, never with credentials) or directory.
+        via: String,
+        /// The SMTP reply code, when the server answered.
+        code: Option<u16>,
+        /// What went wrong, with the server's reply text.
+        detail: String,
+    },
+    /// Retrying the same message cannot succeed: a 5xx reply, or a message
+    /// that cannot be rendered or addressed.
+    #[error("permanent delivery failure via {via}: {detail}")]
+    Permanent {
+        /// The server, directory, or `renderer`.
+        via: String,
+        /// The SMTP reply code, when the server answered.
+        code: Option<u16>,
+        /// What went wrong, with the server's reply text.
+        detail: String,
+    },
+    /// The transport's settings are unusable (raised by [`Transport::from_settings`]).
+    #[error("setting `{setting}`: {detail}")]
+    Config {
+        /// The setting's name as written in `escalator.toml`.
+        setting: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+impl SendError {
+    /// Whether a later attempt may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SendError::Transient { .. })
+    }
+
+    /// The SMTP reply code, when the server answered.
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            SendError::Transient { code, .. } | SendError::Permanent { code, .. } => *code,
+            SendError::Config { .. } => None,
+        }
+    }
+}
+
+impl From<RenderError> for SendError {
+    fn from(error: RenderError) -> Self {
+        SendError::Permanent {
+            via: "renderer".to_owned(),
+            code: None,
+            detail: error.to_string(),
+        }
+    }
+}
+
+/// Delivers rendered messages. Cheap to clone; clones share one connection
+/// pool and one limit on concurrent sends.
+#[derive(Debug, Clone)]
+pub struct Transport {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per transport, behind an Arc"
+)]
+enum Inner {
+    Smtp(Smtp),
+    Files(Files),
+}
+
+impl Transport {
+    /// Builds the transport the settings ask for: SMTP when `smtp_url` is
+    /// set (`smtp://host:port`, `smtp://host:port?tls=required` for STARTTLS,
+    /// `smtps://host:port` for implicit TLS, `user:password@` for AUTH),
+    /// otherwise `.eml` files in `outbox_dir`. Connects lazily, on the first send.
+    pub fn from_settings(settings: &MailSettings) -> Result<Transport, SendError> {
+        let inner = match &settings.smtp_url {
+            Some(url) => Inner::Smtp(Smtp::new(url, settings)?),
+            None => Inner::Files(Files {
+                dir: settings.outbox_dir.clone(),
+                timeout: settings.send_timeout,
+            }),
+        };
+        Ok(Transport {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Where messages go, for logs: `smtp://host:port` (no credentials) or
+    /// `files in DIR`.
+    pub fn destination(&self) -> String {
+        match &*self.inner {
+            Inner::Smtp(smtp) => smtp.server.clone(),
+            Inner::Files(files) => format!("files in {}", files.dir.display()),
+        }
+    }
+
+    /// Delivers one message to the envelope derived from its To and Cc
+    /// headers. Returns only once the server accepted it (or the file was
+    /// renamed into place), and never takes longer than `mail.send_timeout`.
+    #[tracing::instrument(skip_all, err, fields(destination = %self.destination()))]
+    pub async fn send(&self, message: &Message) -> Result<(), SendError> {
+        match &*self.inner {
+            Inner::Smtp(smtp) => smtp.send(message).await,
+            Inner::Files(files) => files.write(message).await,
+        }
+    }
+}
+
+/// SMTP delivery over lettre's connection pool.
+#[derive(Debug)]
+struct Smtp {
+    builder: AsyncSmtpTransportBuilder,
+    /// The pool in use; replaced after a timeout (see [`Smtp::discard`]).
+    slot: Mutex<Slot>,
+    permits: Semaphore,
+    connections: u32,
+    timeout: Duration,
+    server: String,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    generation: u64,
+    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+}
+
+impl Smtp {
+    fn new(url: &str, settings: &MailSettings) -> Result<Smtp, SendError> {
+        let parsed = url::Url::parse(url).map_err(|error| SendError::Config {
+            setting: "smtp_url",
+            detail: format!("`{}` is not a URL ({error})", redact(url)),
+        })?;
+        let server = format!(
+            "{}://{}:{}",
+            parsed.scheme(),
+            parsed.host_str().unwrap_or_default(),
+            parsed
+                .port()
+                .map_or_else(|| "default".to_owned(), |port| port.to_string())
+        );
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|error| SendError::Config {
+                setting: "smtp_url",
+                detail: format!("`{server}`: {error}; use smtp://host:port, smtp://host:port?tls=required or smtps://host:port"),
+            })?
+            // lettre applies this to the connect only; `send` bounds the whole exchange.
+            .timeout(Some(settings.send_timeout));
+        let connections = settings.connections.max(1);
+        Ok(Smtp {
+            builder,
+            slot: Mutex::new(Slot::default()),
+            permits: Semaphore::new(connections as usize),
+            connections,
+            timeout: settings.send_timeout,
+            server,
+        })
+    }
+
+    async fn send(&self, message: &Message) -> Result<(), SendError> {
+        let envelope = message.envelope();
+        let bytes = message.formatted();
+        let mut used_generation = None;
+        let attempt = tokio::time::timeout(self.timeout, async {
+            // INVARIANT: the semaphore is never closed, so `acquire` only waits.
+            let _permit = self.permits.acquire().await;
+            let (generation, transport) = self.current();
+            used_generation = Some(generation);
+            transport.send_raw(envelope, &bytes).await
+        })
+        .await;
+        match attempt {
+            Ok(Ok(_response)) => Ok(()),
+            Ok(Err(error)) => Err(self.classify(&error)),
+            Err(_elapsed) => {
+                let detail = match used_generation {
+                    Some(generation) => {
+                        self.discard(generation);
+                        format!(
+                            "no reply within {}",
+                            humantime::format_duration(self.timeout)
+                        )
+                    }
+                    None => format!(
+                        "all {} connections stayed busy for {}",
+                        self.connections,
+                        humantime::format_duration(self.timeout)
+                    ),
+                };
+                Err(SendError::Transient {
+                    via: self.server.clone(),
+                    code: None,
+                    detail,
+                })
+            }
+        }
+    }
+
+    /// The pool in use, built on first need (building spawns lettre's pool
+    /// janitor, which needs a running Tokio runtime).
+    fn current(&self) -> (u64, AsyncSmtpTransport<Tokio1Executor>) {
+        let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        let generation = slot.generation;
+        let transport = slot
+            .transport
+            .get_or_insert_with(|| {
+                self.builder
+                    .clone()
+                    .pool_config(PoolConfig::new().max_size(self.connections))
+                    .build()
+            })
+            .clone();
+        (generation, transport)
+    }
+
+    /// Drops the pool after a send was cut off mid-exchange. lettre would
+    /// otherwise park that connection with the server's late reply still
+    /// unread, and the next message on it would read replies meant for the
+    /// previous one. Sends still running on the old pool finish normally; its
+    /// connections close when the last of them returns.
+    fn discard(&self, generation: u64) {
+        let old = {
+            let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+            if slot.generation != generation {
+                return;
+            }
+            slot.generation += 1;
+            slot.transport.take()
+        };
+        drop(old);
+    }
+
+    fn classify(&self, error: &lettre::transport::smtp::Error) -> SendError {
+        let code = error
+            .status()
+            .and_then(|code| code.to_string().parse().ok());
+        let via = self.server.clone();
+        let detail = error.to_string();
+        // Client errors are refusals by lettre itself (e.g. a non-ASCII
+        // address and a server without SMTPUTF8): the same message fails again.
+        if error.is_permanent() || error.is_client() {
+            SendError::Permanent { via, code, detail }
+        } else {
+            SendError::Transient { via, code, detail }
+        }
+    }
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => url.split('@').next_back().unwrap_or_default().to_owned(),
+    }
+}
+
+/// `.eml` files in a directory, one per `Message-ID`.
+#[derive(Debug)]
+struct Files {
+    dir: PathBuf,
+    timeout: Duration,
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl Files {
+    async fn write(&self, message: &Message) -> Result<(), SendError> {
+        let via = format!("files in {}", self.dir.display());
+        let name = file_name(message).ok_or_else(|| SendError::Permanent {
+            via: via.clone(),
+            code: None,
+            detail: "the message has no Message-ID to name its file after".to_owned(),
+        })?;
+        let target = self.dir.join(&name);
+        match tokio::time::timeout(
+            self.timeout,
+            write_atomically(&self.dir, &target, &message.formatted()),
+        )
+        .await
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(SendError::Transient {
+                via,
+                code: None,
+                detail: format!("{}: {error}", target.display()),
+            }),
+            Err(_elapsed) => Err(SendError::Transient {
+                via,
+                code: None,
+                detail: format!(
+                    "{}: not written within {}",
+                    target.display(),
+                    humantime::format_duration(self.timeout)
+                ),
+            }),
+        }
+    }
+}
+
+/// Writes a temporary file next to the target, flushes it to disk and
+/// renames it into place, so a reader never sees half a message. Writing
+/// the same `Message-ID` again replaces the file.
+async fn write_atomically(dir: &Path, target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    tokio::fs::create_dir_all(dir).await?;
+    let temp = dir.join(format!(
+        ".tmp-{}-{}.eml",
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = async {
+        let mut file = tokio::fs::File::create(&temp).await?;
+        file.write_all(bytes).await?;
+        file.sync_all().await?;
+        drop(file);
+        tokio::fs::rename(&temp, target).await
+    }
+    .await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(&temp).await;
+    }
+    result
+}
+
+/// `<c_1.escalated@host>` → `c_1.escalated@host.eml`; anything outside a
+/// safe set becomes `_`, so a Message-ID can never name a path elsewhere.
+fn file_name(message: &Message) -> Option<String> {
+    let raw = message.headers().get_raw("Message-ID")?;
+    let id = raw.trim().trim_start_matches('<').trim_end_matches('>');
+    let safe: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "@._-+=".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let safe = safe.trim_start_matches('.');
+    if safe.is_empty() {
+        return None;
+    }
+    Some(format!("{safe}.eml"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_never_appears_in_messages() {
+        assert_eq!(
+            redact("smtp://user:secret@mail.example:587"),
+            "smtp://user:***@mail.example:587"
+        );
+    }
+
+    #[test]
+    fn an_unknown_scheme_is_a_configuration_error() {
+        let settings = MailSettings {
+            smtp_url: Some("imap://mail.example".to_owned()),
+            ..MailSettings::default()
+        };
+        let error = Transport::from_settings(&settings).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                SendError::Config {
+                    setting: "smtp_url",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn file_names_stay_inside_the_directory() {
+        let message = Message::builder()
+            .from("a@b.example".parse().unwrap())
+            .to("c@d.example".parse().unwrap())
+            .message_id(Some("<../../etc/passwd@x>".to_owned()))
+            .body(String::from("x"))
+            .unwrap();
+        let name = file_name(&message).unwrap();
+        assert!(!name.contains('/') && !name.starts_with('.'), "{name}");
+    }
+}

@@ -1,0 +1,268 @@
+//! Delivery through lettre to a real aiosmtpd server, read back from disk,
+//! and how each kind of failure is classified.
+
+use std::time::Duration;
+
+use escalator::mail::{render, EmailEvent, SendError, Transport};
+
+use crate::fixtures::{escalated, follow_up, smtp_settings, FROM};
+use crate::smtp::SmtpServer;
+
+#[tokio::test]
+async fn a_message_arrives_with_its_recipients_parts_and_thread_headers() {
+    let Some(server) =
+        SmtpServer::start("a_message_arrives_with_its_recipients_parts_and_thread_headers")
+    else {
+        return;
+    };
+    let transport = Transport::from_settings(&smtp_settings(&server.url(), 2)).unwrap();
+    let mut payload = follow_up(EmailEvent::DeadlineWarning);
+    payload.case["subject"] = "Outbound mail stuck — 邮件卡住".into();
+
+    transport
+        .send(&render(&payload, FROM).unwrap())
+        .await
+        .unwrap();
+
+    let received = server.wait_for(1);
+    let mail = &received[0];
+    assert_eq!(mail.mail_from, "escalator@vianet.test");
+    assert_eq!(
+        mail.rcpt_tos,
+        [
+            "escalations@vianet.test",
+            "mail-team@vianet.test",
+            "desk@csp.test"
+        ]
+    );
+    assert_eq!(
+        mail.header("Subject"),
+        Some("[ESC-c_8f3k2m9x] Deadline warning: critical m365: Outbound mail stuck — 邮件卡住")
+    );
+    assert_eq!(
+        mail.header("To"),
+        Some("escalations@vianet.test, mail-team@vianet.test")
+    );
+    assert_eq!(mail.header("Cc"), Some("desk@csp.test"));
+    assert_eq!(
+        mail.header("Message-ID"),
+        Some("<c_8f3k2m9x.2.deadline_warning@escalator.test>")
+    );
+    assert_eq!(
+        mail.header("In-Reply-To"),
+        Some("<c_8f3k2m9x.1.escalated@escalator.test>")
+    );
+    assert_eq!(
+        mail.header("References"),
+        Some("<c_8f3k2m9x.1.escalated@escalator.test>")
+    );
+    assert_eq!(mail.header("Auto-Submitted"), Some("auto-generated"));
+    assert_eq!(mail.header("X-Escalator-Event"), Some("deadline_warning"));
+    assert_eq!(mail.content_type, "multipart/alternative");
+
+    let text = mail.part("text/plain").expect("a plain-text part");
+    assert!(
+        text.contains("The acknowledge deadline of case c_8f3k2m9x passes soon."),
+        "{text}"
+    );
+    assert!(text.contains("Outbound mail stuck — 邮件卡住"), "{text}");
+    assert!(
+        text.contains("training `exchange-transport`, required by mail-flow-skills"),
+        "{text}"
+    );
+    let html = mail.part("text/html").expect("an HTML part");
+    assert!(
+        html.contains("<code>message-trace-admin</code></td><td>mail-flow-tools</td>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("2026-03-02 02:30 Beijing time (UTC+8)"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn a_451_reply_is_transient_and_the_next_attempt_goes_through() {
+    let Some(server) =
+        SmtpServer::start("a_451_reply_is_transient_and_the_next_attempt_goes_through")
+    else {
+        return;
+    };
+    let transport = Transport::from_settings(&smtp_settings(&server.url(), 2)).unwrap();
+    let message = render(&escalated(), FROM).unwrap();
+
+    server.reply_with("451 4.3.0 try later");
+    let error = transport.send(&message).await.unwrap_err();
+    assert!(error.is_transient(), "{error}");
+    assert_eq!(error.code(), Some(451));
+    assert!(error.to_string().contains("try later"), "{error}");
+    assert!(server.messages().is_empty());
+
+    server.clear_reply();
+    transport.send(&message).await.unwrap();
+    assert_eq!(
+        server.wait_for(1)[0].header("Message-ID"),
+        Some("<c_8f3k2m9x.1.escalated@escalator.test>")
+    );
+}
+
+#[tokio::test]
+async fn a_550_reply_is_permanent_with_the_servers_text() {
+    let Some(server) = SmtpServer::start("a_550_reply_is_permanent_with_the_servers_text") else {
+        return;
+    };
+    let transport = Transport::from_settings(&smtp_settings(&server.url(), 2)).unwrap();
+    let mut payload = escalated();
+    payload.to = vec!["fail550-escalations@vianet.test".to_owned()];
+
+    let error = transport
+        .send(&render(&payload, FROM).unwrap())
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(
+            error,
+            SendError::Permanent {
+                code: Some(550),
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("recipient fail550-escalations@vianet.test refused on request"),
+        "{error}"
+    );
+    assert!(error.to_string().contains(&server.url()), "{error}");
+
+    // The connection that saw the refusal is not reused in a broken state.
+    transport
+        .send(&render(&escalated(), FROM).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(server.wait_for(1).len(), 1);
+}
+
+#[tokio::test]
+async fn a_451_for_one_recipient_is_transient() {
+    let Some(server) = SmtpServer::start("a_451_for_one_recipient_is_transient") else {
+        return;
+    };
+    let transport = Transport::from_settings(&smtp_settings(&server.url(), 2)).unwrap();
+    let mut payload = escalated();
+    payload.cc = vec!["fail451-desk@csp.test".to_owned()];
+
+    let error = transport
+        .send(&render(&payload, FROM).unwrap())
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(
+            error,
+            SendError::Transient {
+                code: Some(451),
+                ..
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_is_down_is_transient_and_delivery_resumes_when_it_is_back() {
+    let Some(mut server) = SmtpServer::start(
+        "a_server_that_is_down_is_transient_and_delivery_resumes_when_it_is_back",
+    ) else {
+        return;
+    };
+    let transport = Transport::from_settings(&smtp_settings(&server.url(), 2)).unwrap();
+    transport
+        .send(&render(&escalated(), FROM).unwrap())
+        .await
+        .unwrap();
+
+    server.stop();
+    let outage = render(&follow_up(EmailEvent::Acknowledged), FROM).unwrap();
+    let error = transport.send(&outage).await.unwrap_err();
+    assert!(error.is_transient(), "{error}");
+    assert_eq!(error.code(), None);
+
+    server.restart();
+    transport.send(&outage).await.unwrap();
+    let received = server.wait_for(2);
+    assert_eq!(
+        received[1].header("X-Escalator-Event"),
+        Some("acknowledged")
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_server_is_cut_off_by_the_send_timeout_and_the_next_send_is_not_confused() {
+    let Some(server) = SmtpServer::start(
+        "a_stalled_server_is_cut_off_by_the_send_timeout_and_the_next_send_is_not_confused",
+    ) else {
+        return;
+    };
+    let mut settings = smtp_settings(&server.url(), 1);
+    settings.send_timeout = Duration::from_millis(500);
+    let transport = Transport::from_settings(&settings).unwrap();
+    // Warm the pool so the stalled send runs on a reused connection.
+    transport
+        .send(&render(&escalated(), FROM).unwrap())
+        .await
+        .unwrap();
+
+    server.stall();
+    let stalled = render(&follow_up(EmailEvent::Acknowledged), FROM).unwrap();
+    let error = transport.send(&stalled).await.unwrap_err();
+    assert!(error.is_transient(), "{error}");
+    assert!(
+        error.to_string().contains("no reply within 500ms"),
+        "{error}"
+    );
+
+    server.unstall();
+    let next = render(&follow_up(EmailEvent::Resolved), FROM).unwrap();
+    transport.send(&next).await.unwrap();
+    let received = server.wait_for(2);
+    // The stalled message may arrive too once the server wakes (at least
+    // once); the resolved one must be there whatever the order.
+    assert!(
+        received
+            .iter()
+            .any(|mail| mail.header("Message-ID") == Some("<c_8f3k2m9x.2.resolved@escalator.test>")),
+        "{received:#?}"
+    );
+}
+
+#[tokio::test]
+async fn clones_of_one_transport_send_concurrently() {
+    let Some(server) = SmtpServer::start("clones_of_one_transport_send_concurrently") else {
+        return;
+    };
+    let transport = Transport::from_settings(&smtp_settings(&server.url(), 4)).unwrap();
+    let mut tasks = Vec::new();
+    for index in 0..12 {
+        let transport = transport.clone();
+        let mut payload = escalated();
+        payload.message_id = format!("<c_8f3k2m9x.{index}.escalated@escalator.test>");
+        tasks.push(tokio::spawn(async move {
+            transport.send(&render(&payload, FROM).unwrap()).await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let mut ids: Vec<String> = server
+        .wait_for(12)
+        .iter()
+        .map(|mail| mail.header("Message-ID").unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 12);
+}
