@@ -499,7 +499,10 @@ impl Case {
 
 fn parse_case(value: &Value, allow_partner: bool) -> Result<CaseInput, CaseError> {
     let mut fields = Fields::new(value, "")?;
-    let external_id = ExternalId::parse(&fields.required_string("external_id", 1, MAX_EXTERNAL_ID_CHARS)?, "external_id")?;
+    let external_id = ExternalId::parse(
+        &fields.required_string("external_id", 1, MAX_EXTERNAL_ID_CHARS)?,
+        "external_id",
+    )?;
     let customer = {
         let (raw, path) = fields.required_object("customer")?;
         let mut inner = Fields::new(&raw, &path)?;
@@ -586,14 +589,20 @@ fn parse_attributes(raw: &Value, path: &str) -> Result<BTreeMap<String, String>,
     if object.len() > MAX_LIST_ITEMS {
         return Err(CaseError::invalid(
             path,
-            format!("has {} entries; at most {MAX_LIST_ITEMS} are allowed", object.len()),
+            format!(
+                "has {} entries; at most {MAX_LIST_ITEMS} are allowed",
+                object.len()
+            ),
         ));
     }
     let mut attributes = BTreeMap::new();
     for (name, value) in object {
         let field = format!("{path}.{name}");
         if name.is_empty() || name.chars().count() > 64 {
-            return Err(CaseError::invalid(field, "attribute names must be 1 to 64 characters"));
+            return Err(CaseError::invalid(
+                field,
+                "attribute names must be 1 to 64 characters",
+            ));
         }
         let Some(text) = value.as_str() else {
             return Err(CaseError::invalid(
@@ -645,7 +654,12 @@ impl Fields {
             .ok_or_else(|| CaseError::invalid(self.path_of(key), "is required"))
     }
 
-    fn optional_string(&mut self, key: &str, min: usize, max: usize) -> Result<Option<String>, CaseError> {
+    fn optional_string(
+        &mut self,
+        key: &str,
+        min: usize,
+        max: usize,
+    ) -> Result<Option<String>, CaseError> {
         let field = self.path_of(key);
         match self.take(key) {
             None => Ok(None),
@@ -662,7 +676,10 @@ impl Fields {
         match self.take(key) {
             None => Ok(None),
             Some(Value::Number(number)) => number.as_u64().map(Some).ok_or_else(|| {
-                CaseError::invalid(field, format!("must be a whole number of at least 0, found {number}"))
+                CaseError::invalid(
+                    field,
+                    format!("must be a whole number of at least 0, found {number}"),
+                )
             }),
             Some(other) => Err(CaseError::invalid(
                 field,
@@ -703,7 +720,10 @@ impl Fields {
         if items.len() > MAX_LIST_ITEMS {
             return Err(CaseError::invalid(
                 field,
-                format!("has {} items; at most {MAX_LIST_ITEMS} are allowed", items.len()),
+                format!(
+                    "has {} items; at most {MAX_LIST_ITEMS} are allowed",
+                    items.len()
+                ),
             ));
         }
         let mut set = BTreeSet::new();

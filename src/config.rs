@@ -63,13 +63,28 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct SettingsArgs {
     /// Configuration file (read when present).
-    #[arg(long = "config", env = "ESCALATOR_CONFIG", global = true, value_name = "FILE")]
+    #[arg(
+        long = "config",
+        env = "ESCALATOR_CONFIG",
+        global = true,
+        value_name = "FILE"
+    )]
     pub config: Option<PathBuf>,
     /// Database URL: `sqlite://FILE` (default `sqlite://escalator.db`) or `postgres://…`.
-    #[arg(long = "database", env = "ESCALATOR_DATABASE_URL", global = true, value_name = "URL")]
+    #[arg(
+        long = "database",
+        env = "ESCALATOR_DATABASE_URL",
+        global = true,
+        value_name = "URL"
+    )]
     pub database: Option<String>,
     /// Policy directory (default `rules`).
-    #[arg(long = "rules", env = "ESCALATOR_RULES", global = true, value_name = "DIR")]
+    #[arg(
+        long = "rules",
+        env = "ESCALATOR_RULES",
+        global = true,
+        value_name = "DIR"
+    )]
     pub rules: Option<PathBuf>,
 }
 
@@ -83,7 +98,11 @@ pub struct ServeArgs {
     #[arg(long = "smtp-url", env = "ESCALATOR_SMTP_URL", value_name = "URL")]
     pub smtp_url: Option<String>,
     /// Escalation desk address.
-    #[arg(long = "escalation-to", env = "ESCALATOR_ESCALATION_TO", value_name = "ADDR")]
+    #[arg(
+        long = "escalation-to",
+        env = "ESCALATOR_ESCALATION_TO",
+        value_name = "ADDR"
+    )]
     pub escalation_to: Option<String>,
     /// Sender address.
     #[arg(long = "mail-from", env = "ESCALATOR_MAIL_FROM", value_name = "ADDR")]
@@ -92,22 +111,38 @@ pub struct ServeArgs {
     #[arg(long = "outbox-dir", env = "ESCALATOR_OUTBOX_DIR", value_name = "DIR")]
     pub outbox_dir: Option<PathBuf>,
     /// Acknowledgement deadlines by severity (default `critical=1h,moderate=24h,minimal=72h`).
-    #[arg(long = "ack-within", env = "ESCALATOR_ACK_WITHIN", value_name = "SPANS")]
+    #[arg(
+        long = "ack-within",
+        env = "ESCALATOR_ACK_WITHIN",
+        value_name = "SPANS"
+    )]
     pub ack_within: Option<String>,
     /// Resolution targets by severity (default `critical=24h,moderate=5d,minimal=10d`).
-    #[arg(long = "resolve-within", env = "ESCALATOR_RESOLVE_WITHIN", value_name = "SPANS")]
+    #[arg(
+        long = "resolve-within",
+        env = "ESCALATOR_RESOLVE_WITHIN",
+        value_name = "SPANS"
+    )]
     pub resolve_within: Option<String>,
     /// Share of a deadline after which a warning goes out (default `0.8`).
     #[arg(long = "warn-at", env = "ESCALATOR_WARN_AT", value_name = "SHARE")]
     pub warn_at: Option<String>,
     /// Reminders per deadline at most (default `3`).
-    #[arg(long = "max-reminders", env = "ESCALATOR_MAX_REMINDERS", value_name = "N")]
+    #[arg(
+        long = "max-reminders",
+        env = "ESCALATOR_MAX_REMINDERS",
+        value_name = "N"
+    )]
     pub max_reminders: Option<String>,
     /// Delay after which a resolved case closes (default `7d`).
     #[arg(long = "auto-close", env = "ESCALATOR_AUTO_CLOSE", value_name = "SPAN")]
     pub auto_close: Option<String>,
     /// Log format: `text` (default) or `json`.
-    #[arg(long = "log-format", env = "ESCALATOR_LOG_FORMAT", value_name = "FORMAT")]
+    #[arg(
+        long = "log-format",
+        env = "ESCALATOR_LOG_FORMAT",
+        value_name = "FORMAT"
+    )]
     pub log_format: Option<String>,
 }
 
@@ -162,9 +197,15 @@ impl SeveritySpans {
     /// Parses `critical=1h,moderate=24h,minimal=72h`; every severity must be given.
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut spans = BTreeMap::new();
-        for part in text.split(',').map(str::trim).filter(|part| !part.is_empty()) {
+        for part in text
+            .split(',')
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+        {
             let Some((name, span)) = part.split_once('=') else {
-                return Err(format!("`{part}` is not of the form SEVERITY=SPAN (e.g. `critical=1h`)"));
+                return Err(format!(
+                    "`{part}` is not of the form SEVERITY=SPAN (e.g. `critical=1h`)"
+                ));
             };
             let severity: Severity = name.trim().parse()?;
             spans.insert(severity, parse_span(span.trim())?);
@@ -179,7 +220,10 @@ impl SeveritySpans {
 
     /// The span for one severity.
     pub fn get(&self, severity: Severity) -> Duration {
-        self.spans.get(&severity).copied().unwrap_or(Duration::from_secs(3600))
+        self.spans
+            .get(&severity)
+            .copied()
+            .unwrap_or(Duration::from_secs(3600))
     }
 }
 
@@ -197,7 +241,9 @@ impl fmt::Display for SeveritySpans {
 
 /// Parses a span such as `30s`, `30m`, `4h`, `2d` (humantime syntax).
 pub fn parse_span(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|error| format!("`{text}` is not a duration ({error}); write e.g. `30m`, `4h` or `2d`"))
+    humantime::parse_duration(text).map_err(|error| {
+        format!("`{text}` is not a duration ({error}); write e.g. `30m`, `4h` or `2d`")
+    })
 }
 
 /// Deadline settings (see the Deadlines section of the interfaces contract).
@@ -301,8 +347,14 @@ mod defaults {
     fn spans(critical: u64, moderate: u64, minimal: u64) -> SeveritySpans {
         SeveritySpans {
             spans: [
-                (crate::case::Severity::Critical, Duration::from_secs(critical)),
-                (crate::case::Severity::Moderate, Duration::from_secs(moderate)),
+                (
+                    crate::case::Severity::Critical,
+                    Duration::from_secs(critical),
+                ),
+                (
+                    crate::case::Severity::Moderate,
+                    Duration::from_secs(moderate),
+                ),
                 (crate::case::Severity::Minimal, Duration::from_secs(minimal)),
             ]
             .into_iter()
@@ -359,84 +411,198 @@ impl Settings {
         let (file, file_path) = read_file(common.config.as_deref())?;
         let mut settings = Settings::default();
 
-        if let Some(raw) = pick(common.database.clone(), "--database/ESCALATOR_DATABASE_URL", file.database, &file_path) {
-            if !(raw.value.starts_with("sqlite:") || raw.value.starts_with("postgres://") || raw.value.starts_with("postgresql://")) {
-                return Err(invalid("database", &raw.source, format!("`{}` is neither `sqlite://…` nor `postgres://…`", raw.value)));
+        if let Some(raw) = pick(
+            common.database.clone(),
+            "--database/ESCALATOR_DATABASE_URL",
+            file.database,
+            &file_path,
+        ) {
+            if !(raw.value.starts_with("sqlite:")
+                || raw.value.starts_with("postgres://")
+                || raw.value.starts_with("postgresql://"))
+            {
+                return Err(invalid(
+                    "database",
+                    &raw.source,
+                    format!("`{}` is neither `sqlite://…` nor `postgres://…`", raw.value),
+                ));
             }
             settings.database_url = raw.value;
         }
-        if let Some(raw) = pick(common.rules.clone(), "--rules/ESCALATOR_RULES", file.rules, &file_path) {
+        if let Some(raw) = pick(
+            common.rules.clone(),
+            "--rules/ESCALATOR_RULES",
+            file.rules,
+            &file_path,
+        ) {
             settings.rules_dir = raw.value;
         }
-        if let Some(raw) = pick(serve.listen.clone(), "--listen/ESCALATOR_LISTEN", file.listen, &file_path) {
-            settings.listen = raw
-                .value
-                .parse()
-                .map_err(|_| invalid("listen", &raw.source, format!("`{}` is not an address such as `127.0.0.1:8080`", raw.value)))?;
+        if let Some(raw) = pick(
+            serve.listen.clone(),
+            "--listen/ESCALATOR_LISTEN",
+            file.listen,
+            &file_path,
+        ) {
+            settings.listen = raw.value.parse().map_err(|_| {
+                invalid(
+                    "listen",
+                    &raw.source,
+                    format!("`{}` is not an address such as `127.0.0.1:8080`", raw.value),
+                )
+            })?;
         }
-        if let Some(raw) = pick(serve.smtp_url.clone(), "--smtp-url/ESCALATOR_SMTP_URL", file.smtp_url, &file_path) {
+        if let Some(raw) = pick(
+            serve.smtp_url.clone(),
+            "--smtp-url/ESCALATOR_SMTP_URL",
+            file.smtp_url,
+            &file_path,
+        ) {
             let trimmed = raw.value.trim().to_owned();
             if !trimmed.is_empty() {
-                url::Url::parse(&trimmed).map_err(|error| invalid("smtp_url", &raw.source, format!("`{trimmed}` is not a URL ({error})")))?;
+                url::Url::parse(&trimmed).map_err(|error| {
+                    invalid(
+                        "smtp_url",
+                        &raw.source,
+                        format!("`{trimmed}` is not a URL ({error})"),
+                    )
+                })?;
                 settings.mail.smtp_url = Some(trimmed);
             }
         }
-        if let Some(raw) = pick(serve.escalation_to.clone(), "--escalation-to/ESCALATOR_ESCALATION_TO", file.escalation_to, &file_path) {
+        if let Some(raw) = pick(
+            serve.escalation_to.clone(),
+            "--escalation-to/ESCALATOR_ESCALATION_TO",
+            file.escalation_to,
+            &file_path,
+        ) {
             check_address("escalation_to", &raw)?;
             settings.mail.escalation_to = raw.value;
         }
-        if let Some(raw) = pick(serve.mail_from.clone(), "--mail-from/ESCALATOR_MAIL_FROM", file.mail_from, &file_path) {
+        if let Some(raw) = pick(
+            serve.mail_from.clone(),
+            "--mail-from/ESCALATOR_MAIL_FROM",
+            file.mail_from,
+            &file_path,
+        ) {
             check_address("mail_from", &raw)?;
             settings.mail.mail_from = raw.value;
         }
-        if let Some(raw) = pick(serve.outbox_dir.clone(), "--outbox-dir/ESCALATOR_OUTBOX_DIR", file.outbox_dir, &file_path) {
+        if let Some(raw) = pick(
+            serve.outbox_dir.clone(),
+            "--outbox-dir/ESCALATOR_OUTBOX_DIR",
+            file.outbox_dir,
+            &file_path,
+        ) {
             settings.mail.outbox_dir = raw.value;
         }
-        if let Some(raw) = pick(serve.ack_within.clone(), "--ack-within/ESCALATOR_ACK_WITHIN", file.ack_within, &file_path) {
-            settings.deadlines.ack_within = SeveritySpans::parse(&raw.value).map_err(|message| invalid("ack_within", &raw.source, message))?;
+        if let Some(raw) = pick(
+            serve.ack_within.clone(),
+            "--ack-within/ESCALATOR_ACK_WITHIN",
+            file.ack_within,
+            &file_path,
+        ) {
+            settings.deadlines.ack_within = SeveritySpans::parse(&raw.value)
+                .map_err(|message| invalid("ack_within", &raw.source, message))?;
         }
-        if let Some(raw) = pick(serve.resolve_within.clone(), "--resolve-within/ESCALATOR_RESOLVE_WITHIN", file.resolve_within, &file_path) {
-            settings.deadlines.resolve_within = SeveritySpans::parse(&raw.value).map_err(|message| invalid("resolve_within", &raw.source, message))?;
+        if let Some(raw) = pick(
+            serve.resolve_within.clone(),
+            "--resolve-within/ESCALATOR_RESOLVE_WITHIN",
+            file.resolve_within,
+            &file_path,
+        ) {
+            settings.deadlines.resolve_within = SeveritySpans::parse(&raw.value)
+                .map_err(|message| invalid("resolve_within", &raw.source, message))?;
         }
-        if let Some(raw) = pick(serve.warn_at.clone(), "--warn-at/ESCALATOR_WARN_AT", file.warn_at.map(toml_scalar), &file_path) {
-            let share: f64 = raw
-                .value
-                .trim()
-                .parse()
-                .map_err(|_| invalid("warn_at", &raw.source, format!("`{}` is not a number", raw.value)))?;
+        if let Some(raw) = pick(
+            serve.warn_at.clone(),
+            "--warn-at/ESCALATOR_WARN_AT",
+            file.warn_at.map(toml_scalar),
+            &file_path,
+        ) {
+            let share: f64 = raw.value.trim().parse().map_err(|_| {
+                invalid(
+                    "warn_at",
+                    &raw.source,
+                    format!("`{}` is not a number", raw.value),
+                )
+            })?;
             if !(share > 0.0 && share < 1.0) {
-                return Err(invalid("warn_at", &raw.source, format!("{share} must be between 0 and 1 (exclusive)")));
+                return Err(invalid(
+                    "warn_at",
+                    &raw.source,
+                    format!("{share} must be between 0 and 1 (exclusive)"),
+                ));
             }
             settings.deadlines.warn_at = share;
         }
-        if let Some(raw) = pick(serve.max_reminders.clone(), "--max-reminders/ESCALATOR_MAX_REMINDERS", file.max_reminders.map(toml_scalar), &file_path) {
-            settings.deadlines.max_reminders = raw
-                .value
-                .trim()
-                .parse()
-                .map_err(|_| invalid("max_reminders", &raw.source, format!("`{}` is not a whole number", raw.value)))?;
+        if let Some(raw) = pick(
+            serve.max_reminders.clone(),
+            "--max-reminders/ESCALATOR_MAX_REMINDERS",
+            file.max_reminders.map(toml_scalar),
+            &file_path,
+        ) {
+            settings.deadlines.max_reminders = raw.value.trim().parse().map_err(|_| {
+                invalid(
+                    "max_reminders",
+                    &raw.source,
+                    format!("`{}` is not a whole number", raw.value),
+                )
+            })?;
         }
-        if let Some(raw) = pick(serve.auto_close.clone(), "--auto-close/ESCALATOR_AUTO_CLOSE", file.auto_close, &file_path) {
-            settings.deadlines.auto_close = parse_span(&raw.value).map_err(|message| invalid("auto_close", &raw.source, message))?;
+        if let Some(raw) = pick(
+            serve.auto_close.clone(),
+            "--auto-close/ESCALATOR_AUTO_CLOSE",
+            file.auto_close,
+            &file_path,
+        ) {
+            settings.deadlines.auto_close = parse_span(&raw.value)
+                .map_err(|message| invalid("auto_close", &raw.source, message))?;
         }
-        if let Some(raw) = pick(serve.log_format.clone(), "--log-format/ESCALATOR_LOG_FORMAT", file.log_format, &file_path) {
+        if let Some(raw) = pick(
+            serve.log_format.clone(),
+            "--log-format/ESCALATOR_LOG_FORMAT",
+            file.log_format,
+            &file_path,
+        ) {
             settings.log_format = match raw.value.as_str() {
                 "text" => LogFormat::Text,
                 "json" => LogFormat::Json,
-                other => return Err(invalid("log_format", &raw.source, format!("`{other}` is neither `text` nor `json`"))),
+                other => {
+                    return Err(invalid(
+                        "log_format",
+                        &raw.source,
+                        format!("`{other}` is neither `text` nor `json`"),
+                    ))
+                }
             };
         }
         if let Some(mail) = file.mail {
             let source = format!("from {}", file_path.display());
-            let span = |setting: &'static str, value: Option<String>, target: &mut Duration| -> Result<(), ConfigError> {
+            let span = |setting: &'static str,
+                        value: Option<String>,
+                        target: &mut Duration|
+             -> Result<(), ConfigError> {
                 if let Some(text) = value {
-                    *target = parse_span(&text).map_err(|message| invalid(setting, &source, message))?;
+                    *target =
+                        parse_span(&text).map_err(|message| invalid(setting, &source, message))?;
                 }
                 Ok(())
             };
-            span("mail.first_retry", mail.first_retry, &mut settings.mail.first_retry)?;
-            span("mail.max_retry_interval", mail.max_retry_interval, &mut settings.mail.max_retry_interval)?;
-            span("mail.send_timeout", mail.send_timeout, &mut settings.mail.send_timeout)?;
+            span(
+                "mail.first_retry",
+                mail.first_retry,
+                &mut settings.mail.first_retry,
+            )?;
+            span(
+                "mail.max_retry_interval",
+                mail.max_retry_interval,
+                &mut settings.mail.max_retry_interval,
+            )?;
+            span(
+                "mail.send_timeout",
+                mail.send_timeout,
+                &mut settings.mail.send_timeout,
+            )?;
             span("mail.lease", mail.lease, &mut settings.mail.lease)?;
             if let Some(attempts) = mail.max_attempts {
                 settings.mail.max_attempts = attempts.max(1);
@@ -445,7 +611,11 @@ impl Settings {
                 settings.mail.connections = connections.max(1);
             }
             if settings.mail.send_timeout >= settings.mail.lease {
-                return Err(invalid("mail.send_timeout", &source, "must be shorter than `mail.lease`".to_owned()));
+                return Err(invalid(
+                    "mail.send_timeout",
+                    &source,
+                    "must be shorter than `mail.lease`".to_owned(),
+                ));
             }
         }
         Ok(settings)
@@ -463,11 +633,19 @@ fn check_address(setting: &'static str, raw: &Raw<String>) -> Result<(), ConfigE
     raw.value
         .parse::<lettre::Address>()
         .map(|_| ())
-        .map_err(|_| invalid(setting, &raw.source, format!("`{}` is not an email address", raw.value)))
+        .map_err(|_| {
+            invalid(
+                setting,
+                &raw.source,
+                format!("`{}` is not an email address", raw.value),
+            )
+        })
 }
 
 fn read_file(explicit: Option<&Path>) -> Result<(FileSettings, PathBuf), ConfigError> {
-    let path = explicit.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+    let path = explicit
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         // A missing default file is normal; a missing explicit one is an error.
@@ -515,7 +693,10 @@ mod tests {
         };
         let settings = Settings::resolve(&common, &serve).unwrap();
         assert_eq!(settings.listen.port(), 9100);
-        assert_eq!(settings.deadlines.auto_close, Duration::from_secs(2 * 86400));
+        assert_eq!(
+            settings.deadlines.auto_close,
+            Duration::from_secs(2 * 86400)
+        );
         assert_eq!(settings.database_url, DEFAULT_DATABASE_URL);
     }
 
@@ -525,8 +706,13 @@ mod tests {
             warn_at: Some("1.5".to_owned()),
             ..ServeArgs::default()
         };
-        let error = Settings::resolve(&SettingsArgs::default(), &serve).unwrap_err().to_string();
-        assert!(error.contains("warn_at") && error.contains("ESCALATOR_WARN_AT"), "{error}");
+        let error = Settings::resolve(&SettingsArgs::default(), &serve)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("warn_at") && error.contains("ESCALATOR_WARN_AT"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -538,7 +724,9 @@ mod tests {
             config: Some(file),
             ..SettingsArgs::default()
         };
-        let error = Settings::resolve(&common, &ServeArgs::default()).unwrap_err().to_string();
+        let error = Settings::resolve(&common, &ServeArgs::default())
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("lisen"), "{error}");
     }
 }

@@ -11,11 +11,17 @@ pub async fn migrate(_settings: &SettingsArgs) -> Result<ExitCode, CliError> {
 }
 
 /// Runs one `partners` subcommand.
-pub async fn partners(_settings: &SettingsArgs, _command: PartnersCommand) -> Result<ExitCode, CliError> {
+pub async fn partners(
+    _settings: &SettingsArgs,
+    _command: PartnersCommand,
+) -> Result<ExitCode, CliError> {
     Err(CliError::Failure("`partners` is not built yet".to_owned()))
 }
 
 /// Runs one `tokens` subcommand.
-pub async fn tokens(_settings: &SettingsArgs, _command: TokensCommand) -> Result<ExitCode, CliError> {
+pub async fn tokens(
+    _settings: &SettingsArgs,
+    _command: TokensCommand,
+) -> Result<ExitCode, CliError> {
     Err(CliError::Failure("`tokens` is not built yet".to_owned()))
 }
