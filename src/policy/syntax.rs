@@ -135,24 +135,22 @@ fn convert_error(error: &pest::error::Error<Rule>, source: &str, file: usize) ->
         pest::error::InputLocation::Span((start, _)) => start,
     };
     let rest = &source[start.min(source.len())..];
-    let end = start + rest.chars().next().map_or(0, char::len_utf8);
-    let span = Span { file, start, end };
-    if rest.starts_with('"') {
-        let line = rest.split('\n').next().unwrap_or_default();
-        if !line[1..].contains('"') || line[1..].ends_with('\\') {
-            return SyntaxError {
-                span: Span {
-                    file,
-                    start,
-                    end: start + line.trim_end_matches('\r').len(),
-                },
-                message: "unterminated string".to_owned(),
-                help: Some(
-                    "close it with `\"` on the same line; write a newline as `\\n`".to_owned(),
-                ),
-            };
-        }
+    if let Some(length) = unterminated_string(rest) {
+        return SyntaxError {
+            span: Span {
+                file,
+                start,
+                end: start + length,
+            },
+            message: "unterminated string".to_owned(),
+            help: Some("close it with `\"` on the same line; write a newline as `\\n`".to_owned()),
+        };
     }
+    let span = Span {
+        file,
+        start,
+        end: start + token_len(rest),
+    };
     let mut expected: Vec<&'static str> = Vec::new();
     if let pest::error::ErrorVariant::ParsingError { positives, .. } = &error.variant {
         for positive in positives {
@@ -168,9 +166,13 @@ fn convert_error(error: &pest::error::Error<Rule>, source: &str, file: usize) ->
         [one] => format!("expected {one}, found {found}"),
         [init @ .., last] => format!("expected {} or {last}, found {found}", init.join(", ")),
     };
-    let help = if rest.starts_with(',') {
-        Some("only `[...]` lists take a trailing comma".to_owned())
-    } else if is_reserved(rest) {
+    let before = source[..start.min(source.len())].trim_end();
+    let names_expected = expected
+        .iter()
+        .any(|e| *e == rule_name(Rule::name) || *e == rule_name(Rule::path));
+    let help = if before.ends_with(',') && !rest.starts_with(']') {
+        Some("only `[...]` lists take a trailing comma; remove the last `,`".to_owned())
+    } else if names_expected && is_reserved(rest) {
         Some("reserved words cannot name a let or a field".to_owned())
     } else {
         None
@@ -179,6 +181,39 @@ fn convert_error(error: &pest::error::Error<Rule>, source: &str, file: usize) ->
         span,
         message,
         help,
+    }
+}
+
+/// The byte length of an unterminated string at the start of `rest`, if it is one.
+fn unterminated_string(rest: &str) -> Option<usize> {
+    let mut chars = rest.char_indices();
+    if chars.next()?.1 != '"' {
+        return None;
+    }
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '"' => return None,
+            '\n' | '\r' => return Some(at),
+            _ => {}
+        }
+    }
+    Some(rest.len())
+}
+
+/// Length of the token at the start of `rest` (a word, or one character).
+fn token_len(rest: &str) -> usize {
+    let word: usize = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+        .map(char::len_utf8)
+        .sum();
+    if word > 0 {
+        word
+    } else {
+        rest.chars().next().map_or(0, char::len_utf8)
     }
 }
 
