@@ -4,7 +4,9 @@
 //! collected from the text and re-attached by position: a comment on its own
 //! line stays before the code that followed it, a comment after code stays at
 //! the end of that code's line. Printing never changes meaning, and printing
-//! printed text gives the same text.
+//! printed text gives the same text. A condition is broken over lines only
+//! when it is too long: comments inside a one-line condition move to the end
+//! of its line.
 
 use super::ast::{Expr, File, List, Literal, Statement, Test, TestKind, Value};
 
@@ -306,7 +308,7 @@ fn statement_lines(p: &mut Printer<'_>, statement: &Statement) {
 fn list_lines(p: &mut Printer<'_>, anchor: usize, indent: usize, head: String, list: &List) {
     let one_line = format!("{head}{}", list_text(list));
     let commented = p.has_comment_within(list.span.start, list.span.end);
-    if (indent + one_line.len() <= WIDTH && !commented) || list.items.is_empty() {
+    if (indent + one_line.chars().count() <= WIDTH && !commented) || list.items.is_empty() {
         p.line(anchor, indent, indent, one_line);
         return;
     }
@@ -329,8 +331,6 @@ fn list_lines(p: &mut Printer<'_>, anchor: usize, indent: usize, head: String, l
 
 fn expr_lines(p: &mut Printer<'_>, anchor: usize, indent: usize, head: String, expr: &Expr) {
     let one_line = format!("{head}{}", expr_text(expr));
-    let span = expr.span();
-    let commented = p.has_comment_within(span.start, span.end);
     let (operands, joiner, prec) = match expr {
         Expr::Or(operands, _) => (operands, "or", OR),
         Expr::And(operands, _) => (operands, "and", AND),
@@ -339,7 +339,7 @@ fn expr_lines(p: &mut Printer<'_>, anchor: usize, indent: usize, head: String, e
             return;
         }
     };
-    if indent + one_line.len() <= WIDTH && !commented {
+    if indent + one_line.chars().count() <= WIDTH {
         p.line(anchor, indent, indent, one_line);
         return;
     }

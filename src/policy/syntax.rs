@@ -360,6 +360,10 @@ impl Lower {
             span: self.span(&name_pair),
         };
         let expr = self.expr(self.next_content(&mut inner, span)?)?;
+        let span = Span {
+            end: expr.span().end,
+            ..span
+        };
         Ok(LetDecl { name, expr, span })
     }
 
@@ -512,7 +516,7 @@ impl Lower {
         {
             operands.push(self.conjunction(part)?);
         }
-        single_or(operands, span, Expr::Or).ok_or_else(|| malformed(span))
+        single_or(operands, Expr::Or).ok_or_else(|| malformed(span))
     }
 
     fn conjunction(&self, pair: Pair<'_, Rule>) -> Result<Expr, SyntaxError> {
@@ -521,7 +525,7 @@ impl Lower {
         for part in pair.into_inner().filter(|p| p.as_rule() == Rule::negation) {
             operands.push(self.negation(part)?);
         }
-        single_or(operands, span, Expr::And).ok_or_else(|| malformed(span))
+        single_or(operands, Expr::And).ok_or_else(|| malformed(span))
     }
 
     fn negation(&self, pair: Pair<'_, Rule>) -> Result<Expr, SyntaxError> {
@@ -542,7 +546,7 @@ impl Lower {
         }
         let mut expr = operand.ok_or_else(|| malformed(span))?;
         for start in nots.into_iter().rev() {
-            let end = span.end;
+            let end = expr.span().end;
             expr = Expr::Not(
                 Box::new(expr),
                 Span {
@@ -556,7 +560,13 @@ impl Lower {
     }
 
     fn test(&self, pair: Pair<'_, Rule>) -> Result<Test, SyntaxError> {
-        let span = self.span(&pair);
+        let outer = self.span(&pair);
+        let end = pair
+            .clone()
+            .into_inner()
+            .last()
+            .map_or(outer.end, |p| p.as_span().end());
+        let span = Span { end, ..outer };
         let mut inner = pair.into_inner();
         let first = self.next(&mut inner, span)?;
         if first.as_rule() == Rule::exists_test {
@@ -706,15 +716,16 @@ fn is_keyword(grammar_rule: Rule) -> bool {
     )
 }
 
-fn single_or(
-    mut operands: Vec<Expr>,
-    span: Span,
-    join: fn(Vec<Expr>, Span) -> Expr,
-) -> Option<Expr> {
+/// One operand stays itself; several are joined, spanning first to last
+/// (pest spans may carry trailing whitespace and comments; these do not).
+fn single_or(mut operands: Vec<Expr>, join: fn(Vec<Expr>, Span) -> Expr) -> Option<Expr> {
     match operands.len() {
         0 => None,
         1 => operands.pop(),
-        _ => Some(join(operands, span)),
+        _ => {
+            let span = operands.first()?.span().to(operands.last()?.span());
+            Some(join(operands, span))
+        }
     }
 }
 
