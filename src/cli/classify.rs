@@ -1,11 +1,268 @@
-//! `escalator classify`: classify cases offline, storing nothing.
+//! `escalator classify`: classify cases offline, storing nothing. Also owns
+//! what `rules` shares with it: loading the policy with its diagnostics
+//! printed, and reading cases from a JSON object, an array or JSON lines,
+//! each with its position so a refused case can be named.
 
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::{ClassifyArgs, CliError};
-use crate::config::SettingsArgs;
+use serde_json::Value;
+
+use super::{ClassifyArgs, CliError, ErrorFormat, OutputFormat};
+use crate::case::{Capabilities, Case, CaseError, CaseInput};
+use crate::config::{ServeArgs, Settings, SettingsArgs};
+use crate::policy::{LoadError, Outcome, Policy};
+
+/// The policy directory the settings name.
+pub(super) fn rules_dir(settings: &SettingsArgs) -> Result<PathBuf, CliError> {
+    Ok(Settings::resolve(settings, &ServeArgs::default())?.rules_dir)
+}
+
+/// Loads the policy; on errors prints them (text to stderr, JSON to `json_out`'s choice) and returns `None`.
+pub(super) fn load_policy(
+    dir: &Path,
+    format: ErrorFormat,
+    json_to_stdout: bool,
+) -> Result<Option<Policy>, CliError> {
+    match Policy::load_dir(dir) {
+        Ok(loaded) => Ok(Some(loaded.policy)),
+        Err(LoadError::Io { path, source }) => Err(CliError::Io { path, source }),
+        Err(LoadError::Diagnostics(diagnostics)) => {
+            match format {
+                ErrorFormat::Text => eprint!("{}", diagnostics.render()),
+                ErrorFormat::Json if json_to_stdout => println!("{}", diagnostics.to_json()),
+                ErrorFormat::Json => eprintln!("{}", diagnostics.to_json()),
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// One case read from an input, with where it was found.
+pub(super) struct Entry {
+    /// `FILE[3]` in an array, `FILE:4` in JSON lines, `FILE` for a single object.
+    pub position: String,
+    /// The parsed case, or why it was refused.
+    pub result: Result<CaseInput, CaseError>,
+}
+
+/// Why an input could not be read as cases at all.
+pub(super) struct InputError {
+    /// `FILE:LINE:COL` (or the position of the line in JSON lines).
+    pub position: String,
+    /// What was wrong.
+    pub message: String,
+}
+
+/// Reads cases from one input: a JSON object, an array of objects, or JSON lines.
+pub(super) fn parse_cases(name: &str, text: &str) -> (Vec<Entry>, Vec<InputError>) {
+    let mut entries = Vec::new();
+    let mut errors = Vec::new();
+    if text.trim().is_empty() {
+        return (entries, errors);
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) => {
+            for (index, item) in items.iter().enumerate() {
+                entries.push(Entry {
+                    position: format!("{name}[{index}]"),
+                    result: Case::from_json_with_partner(item),
+                });
+            }
+        }
+        Ok(value) => entries.push(Entry {
+            position: name.to_owned(),
+            result: Case::from_json_with_partner(&value),
+        }),
+        Err(error) => {
+            let first_line = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or_default();
+            if error.line() > 1 && serde_json::from_str::<Value>(first_line).is_ok() {
+                for (number, line) in text.lines().enumerate() {
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    let position = format!("{name}:{}", number + 1);
+                    match serde_json::from_str::<Value>(line) {
+                        Ok(value) => entries.push(Entry {
+                            position,
+                            result: Case::from_json_with_partner(&value),
+                        }),
+                        Err(error) => errors.push(InputError {
+                            position,
+                            message: format!("invalid JSON: {error}"),
+                        }),
+                    }
+                }
+            } else {
+                errors.push(InputError {
+                    position: format!("{name}:{}:{}", error.line(), error.column()),
+                    message: format!("invalid JSON: {error}"),
+                });
+            }
+        }
+    }
+    (entries, errors)
+}
+
+/// Reads a file, or stdin for `-`.
+pub(super) fn read_input(path: &Path) -> Result<(String, String), CliError> {
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|source| CliError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+        return Ok(("stdin".to_owned(), text));
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok((path.display().to_string(), text))
+}
+
+/// Reads a stand-alone partner file.
+pub(super) fn read_partner(path: &Path) -> Result<Capabilities, CliError> {
+    let (name, text) = read_input(path)?;
+    let value: Value = serde_json::from_str(&text).map_err(|error| {
+        CliError::Failure(format!(
+            "{name}:{}:{}: invalid JSON: {error}",
+            error.line(),
+            error.column()
+        ))
+    })?;
+    Capabilities::from_json(&value, "")
+        .map_err(|error| CliError::Failure(format!("{name}: {error}")))
+}
 
 /// Classifies the given cases and prints one outcome per case.
-pub fn run(_settings: &SettingsArgs, _args: &ClassifyArgs) -> Result<ExitCode, CliError> {
-    Err(CliError::Failure("`classify` is not built yet".to_owned()))
+pub fn run(settings: &SettingsArgs, args: &ClassifyArgs) -> Result<ExitCode, CliError> {
+    let dir = rules_dir(settings)?;
+    let partner_override = args.partner.as_deref().map(read_partner).transpose()?;
+    let Some(policy) = load_policy(&dir, args.error_format, false)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let inputs: Vec<PathBuf> = if args.files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        args.files.clone()
+    };
+    let mut failed = false;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut first = true;
+    for input in &inputs {
+        let (name, text) = read_input(input)?;
+        let (entries, errors) = parse_cases(&name, &text);
+        for error in errors {
+            failed = true;
+            eprintln!("{}: {}", error.position, error.message);
+        }
+        for entry in entries {
+            let parsed = entry.result.and_then(|input| {
+                policy.check_declared_values(&input.case)?;
+                Ok(input)
+            });
+            let input = match parsed {
+                Ok(input) => input,
+                Err(error) => {
+                    failed = true;
+                    eprintln!("{}: case refused: {error}", entry.position);
+                    continue;
+                }
+            };
+            let partner = partner_override
+                .clone()
+                .or(input.partner)
+                .unwrap_or_default();
+            let outcome = policy.classify(&input.case, &partner);
+            let text = match args.format {
+                OutputFormat::Json => serde_json::to_string(&outcome).unwrap_or_default(),
+                OutputFormat::Text => {
+                    let block = render_text(&outcome);
+                    if first {
+                        block
+                    } else {
+                        format!("\n{block}")
+                    }
+                }
+            };
+            first = false;
+            writeln!(out, "{}", text.trim_end_matches('\n')).map_err(|source| CliError::Io {
+                path: PathBuf::from("stdout"),
+                source,
+            })?;
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// An outcome for people: decision, reasons, gaps, deciding rules, deadline.
+pub fn render_text(outcome: &Outcome) -> String {
+    let mut out = format!("{}: {}\n", outcome.case, outcome.decision);
+    out.push_str("  reasons:\n");
+    for reason in &outcome.reasons {
+        out.push_str(&format!("    - {reason}\n"));
+    }
+    let gaps: Vec<(&str, &crate::policy::Gap)> = [
+        ("training", &outcome.gaps.training),
+        ("documentation", &outcome.gaps.documentation),
+        ("tooling", &outcome.gaps.tooling),
+    ]
+    .into_iter()
+    .flat_map(|(kind, list)| list.iter().map(move |gap| (kind, gap)))
+    .collect();
+    if gaps.is_empty() {
+        out.push_str("  gaps: none\n");
+    } else {
+        out.push_str("  gaps:\n");
+        for (kind, gap) in gaps {
+            out.push_str(&format!(
+                "    - {kind} {} (requirement \"{}\")\n",
+                gap.item, gap.requirement
+            ));
+        }
+    }
+    if outcome.deciding_rules.is_empty() {
+        out.push_str("  deciding rules: none (the default decided)\n");
+    } else {
+        let names: Vec<String> = outcome
+            .deciding_rules
+            .iter()
+            .map(|r| format!("\"{r}\""))
+            .collect();
+        out.push_str(&format!("  deciding rules: {}\n", names.join(", ")));
+    }
+    match outcome.within_minutes {
+        Some(minutes) => out.push_str(&format!(
+            "  deadline: within {} ({minutes} minutes)\n",
+            human_minutes(minutes)
+        )),
+        None => out.push_str("  deadline: none\n"),
+    }
+    if !outcome.notify.is_empty() {
+        out.push_str(&format!("  notify: {}\n", outcome.notify.join(", ")));
+    }
+    out
+}
+
+/// `1d`, `4h`, `90m`: the largest unit that divides the minutes.
+pub fn human_minutes(minutes: u64) -> String {
+    if minutes > 0 && minutes % (24 * 60) == 0 {
+        format!("{}d", minutes / (24 * 60))
+    } else if minutes > 0 && minutes % 60 == 0 {
+        format!("{}h", minutes / 60)
+    } else {
+        format!("{minutes}m")
+    }
 }

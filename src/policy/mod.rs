@@ -1,7 +1,259 @@
-//! The rule language: text → syntax tree with spans → checked, compiled
-//! policy → outcomes. pest stays inside `syntax`; everything after it works
-//! on our own types.
+//! The rule language: text → syntax tree with spans (`syntax`, the only
+//! module that sees pest) → checked, compiled program (`check`, `compile`)
+//! → outcomes (`eval`). `format` prints the canonical layout; `diagnostics`
+//! turns findings into `FILE:LINE:COL` text and JSON. The loaded [`Policy`]
+//! is immutable and pure, cheap to share behind an `Arc` and swap whole.
 
+pub mod ast;
+mod check;
+mod compile;
+pub mod diagnostics;
+mod eval;
+pub mod format;
 mod outcome;
+mod program;
+mod schema;
+mod suggest;
+pub mod syntax;
+mod template;
 
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+pub use diagnostics::{Diagnostic, Diagnostics, Note, Severity as DiagnosticSeverity};
+pub use eval::render_gaps;
 pub use outcome::{Gap, Gaps, MatchedRule, Outcome};
+
+use crate::case::{Capabilities, Case, CaseError};
+use diagnostics::Raw;
+use program::Program;
+use schema::Field;
+
+/// One policy file: its base name and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// The base file name, e.g. `tiers.rules`.
+    pub name: String,
+    /// The file's content.
+    pub text: String,
+}
+
+/// A loaded policy and the warnings its check produced.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The policy.
+    pub policy: Policy,
+    /// Warnings (unused lets, rules that can never decide).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Why a policy directory could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The directory or a file in it could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The path that failed.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The policy has errors.
+    #[error("{0}")]
+    Diagnostics(#[from] Diagnostics),
+}
+
+/// A checked, compiled escalation policy. Immutable once loaded.
+#[derive(Debug)]
+pub struct Policy {
+    program: Program,
+    hash: String,
+    sources: Vec<SourceFile>,
+}
+
+impl Policy {
+    /// Loads every `*.rules` file of `dir` (not recursive).
+    pub fn load_dir(dir: &Path) -> Result<Loaded, LoadError> {
+        let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|source| LoadError::Io {
+                path: dir.to_owned(),
+                source,
+            })?;
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "rules") || !path.is_file() {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            files.push(SourceFile { name, text });
+        }
+        Ok(Self::from_sources(files)?)
+    }
+
+    /// Checks and compiles a policy from its files (any order; they are sorted by name).
+    pub fn from_sources(mut files: Vec<SourceFile>) -> Result<Loaded, Diagnostics> {
+        files.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+        let mut raws = Vec::new();
+        let mut parsed = Vec::with_capacity(files.len());
+        for (index, file) in files.iter().enumerate() {
+            match syntax::parse_file(&file.text, index) {
+                Ok(tree) => parsed.push(Some(tree)),
+                Err(error) => {
+                    raws.push(Raw::error(error.span, error.message).maybe_help(error.help));
+                    parsed.push(None);
+                }
+            }
+        }
+        match check::check(&parsed, raws) {
+            Ok(checked) => {
+                let mut warnings: Vec<Diagnostic> =
+                    checked.warnings.iter().map(|w| w.resolve(&files)).collect();
+                diagnostics::sort(&mut warnings);
+                let hash = policy_hash(&files);
+                Ok(Loaded {
+                    policy: Policy {
+                        program: checked.program,
+                        hash,
+                        sources: files,
+                    },
+                    warnings,
+                })
+            }
+            Err(raws) => {
+                let items = raws.iter().map(|r| r.resolve(&files)).collect();
+                Err(Diagnostics::new(items, files))
+            }
+        }
+    }
+
+    /// Classifies one case for a partner with the given capabilities.
+    pub fn classify(&self, case: &Case, partner: &Capabilities) -> Outcome {
+        eval::classify(&self.program, &self.hash, case, partner, false).outcome
+    }
+
+    /// Classifies one case and also names the requirements whose `when` held
+    /// (for `rules test --coverage`).
+    pub fn classify_traced(&self, case: &Case, partner: &Capabilities) -> (Outcome, Vec<&str>) {
+        let evaluation = eval::classify(&self.program, &self.hash, case, partner, true);
+        let names = evaluation
+            .matched_requirements
+            .iter()
+            .filter_map(|i| self.program.requirements.get(*i).map(|r| r.name.as_str()))
+            .collect();
+        (evaluation.outcome, names)
+    }
+
+    /// Refuses a case whose string fields hold values outside the policy's
+    /// `values` declarations, naming the field and listing the allowed values.
+    pub fn check_declared_values(&self, case: &Case) -> Result<(), CaseError> {
+        let nobody = Capabilities::default();
+        for (field, allowed) in &self.program.declared {
+            if *field == Field::PartnerId {
+                continue;
+            }
+            let Some(value) = field.string_value(case, &nobody) else {
+                continue;
+            };
+            if !allowed.iter().any(|a| a == value) {
+                let hint = suggest::suggest(value, allowed.iter().map(String::as_str))
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                let list = allowed
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(CaseError::invalid(
+                    field_path(field),
+                    format!("`{value}` is not an allowed value{hint}; allowed: {list}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `sha256:` + hex SHA-256 over each file (sorted by name): name, NUL, content, NUL.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+
+    /// Rule names in policy order.
+    pub fn rule_names(&self) -> Vec<&str> {
+        self.program.rules.iter().map(|r| r.name.as_str()).collect()
+    }
+
+    /// Requirement names in policy order.
+    pub fn requirement_names(&self) -> Vec<&str> {
+        self.program
+            .requirements
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect()
+    }
+
+    /// The files the policy was loaded from, sorted by name.
+    pub fn sources(&self) -> &[SourceFile] {
+        &self.sources
+    }
+}
+
+fn field_path(field: &Field) -> String {
+    match field {
+        Field::Product => "product".to_owned(),
+        Field::Category => "category".to_owned(),
+        Field::CustomerTenant => "customer.tenant".to_owned(),
+        Field::CustomerName => "customer.name".to_owned(),
+        Field::Attribute(name) => format!("attributes.{name}"),
+        Field::HealthIncident => "service_health.incident".to_owned(),
+        Field::HealthStatus => "service_health.status".to_owned(),
+        Field::PartnerId => "partner.id".to_owned(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The policy hash of a set of files (sorted by name here).
+pub fn policy_hash(files: &[SourceFile]) -> String {
+    let mut sorted: Vec<&SourceFile> = files.iter().collect();
+    sorted.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    let mut hasher = Sha256::new();
+    for file in sorted {
+        hasher.update(file.name.as_bytes());
+        hasher.update([0u8]);
+        hasher.update(file.text.as_bytes());
+        hasher.update([0u8]);
+    }
+    format!("sha256:{}", hex::encode(hasher.finalize()))
+}
+
+/// Parses and prints one file in the canonical layout; a syntax error is
+/// returned as diagnostics of that file alone.
+pub fn format_source(file: &SourceFile) -> Result<String, Diagnostics> {
+    match syntax::parse_file(&file.text, 0) {
+        Ok(tree) => Ok(format::format_file(&file.text, &tree)),
+        Err(error) => {
+            let sources = vec![file.clone()];
+            let item = Raw::error(error.span, error.message)
+                .maybe_help(error.help)
+                .resolve(&sources);
+            Err(Diagnostics::new(vec![item], sources))
+        }
+    }
+}
+
+#[cfg(test)]
+mod send_sync {
+    #[test]
+    fn a_policy_can_be_shared_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::Policy>();
+    }
+}

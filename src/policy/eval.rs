@@ -1,0 +1,518 @@
+//! Classifies one case against the compiled program. Built for speed: each
+//! atom and let is evaluated at most once per case (lazily, memoised in a
+//! per-thread scratch area reused across cases), string fields are compared
+//! as interned ids, and one Aho-Corasick pass per text field answers every
+//! keyword test. Only the [`Outcome`] allocates on the usual path.
+
+use std::cell::RefCell;
+
+use super::ast::NeedKind;
+use super::program::{Atom, Haystack, IntField, Node, Program, SetField, TextField, NOT_INTERNED};
+use super::schema::{capability_set, Field};
+use super::template::{Segment, Template};
+use super::{Gap, Gaps, MatchedRule, Outcome};
+use crate::case::{Capabilities, Case, Tier};
+
+const UNKNOWN: u8 = 0;
+const FALSE: u8 = 1;
+const TRUE: u8 = 2;
+/// Slot cache marker: not looked up yet.
+const SLOT_UNSET: u32 = u32::MAX - 1;
+/// Slot cache marker: the field is absent.
+const SLOT_ABSENT: u32 = u32::MAX - 2;
+
+/// Per-case working memory, reused across cases on one thread.
+#[derive(Default)]
+struct Scratch {
+    atoms: Vec<u8>,
+    lets: Vec<u8>,
+    slots: Vec<u32>,
+    subject_hits: Vec<u64>,
+    description_hits: Vec<u64>,
+    scanned: bool,
+    lower: String,
+    text: String,
+    text_ready: bool,
+    /// Gap entries: kind, requirement index, item.
+    gaps: Vec<(NeedKind, u32, u32)>,
+    matched_requirements: Vec<u32>,
+}
+
+impl Scratch {
+    fn reset(&mut self, program: &Program) {
+        reset(&mut self.atoms, program.atoms.len(), UNKNOWN);
+        reset(&mut self.lets, program.lets.len(), UNKNOWN);
+        reset(&mut self.slots, program.slots.len(), SLOT_UNSET);
+        let words = program.patterns.len().div_ceil(64);
+        reset(&mut self.subject_hits, words, 0);
+        reset(&mut self.description_hits, words, 0);
+        self.scanned = false;
+        self.text_ready = false;
+        self.gaps.clear();
+        self.matched_requirements.clear();
+    }
+}
+
+fn reset<T: Copy>(v: &mut Vec<T>, len: usize, value: T) {
+    v.clear();
+    v.resize(len, value);
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// What one evaluation found, before it becomes an outcome.
+pub struct Evaluation {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Requirements whose `when` held, in policy order.
+    pub matched_requirements: Vec<usize>,
+}
+
+/// Classifies a case.
+pub fn classify(
+    program: &Program,
+    hash: &str,
+    case: &Case,
+    partner: &Capabilities,
+    trace: bool,
+) -> Evaluation {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => run(program, hash, case, partner, &mut scratch, trace),
+        Err(_) => run(program, hash, case, partner, &mut Scratch::default(), trace),
+    })
+}
+
+fn run(
+    program: &Program,
+    hash: &str,
+    case: &Case,
+    partner: &Capabilities,
+    scratch: &mut Scratch,
+    trace: bool,
+) -> Evaluation {
+    scratch.reset(program);
+    let mut cx = Cx {
+        p: program,
+        case,
+        partner,
+        s: scratch,
+    };
+
+    for (index, requirement) in program.requirements.iter().enumerate() {
+        if !cx.node(requirement.when) {
+            continue;
+        }
+        cx.s.matched_requirements.push(index as u32);
+        for (need, (kind, item)) in requirement.needs.iter().enumerate() {
+            if !capability_set(partner, *kind).contains(item) {
+                cx.s.gaps.push((*kind, index as u32, need as u32));
+            }
+        }
+    }
+    // Gap entries must be listed per kind; requirement then need order is policy order.
+    cx.s.gaps.sort_by_key(|(kind, _, _)| *kind);
+
+    let mut matched: Vec<MatchedRule> = Vec::new();
+    let mut matched_ids: Vec<usize> = Vec::new();
+    let mut decision: Option<Tier> = None;
+    for (index, rule) in program.rules.iter().enumerate() {
+        if cx.node(rule.when) && !rule.unless.is_some_and(|u| cx.node(u)) {
+            matched.push(MatchedRule {
+                rule: rule.name.clone(),
+                tier: rule.tier,
+            });
+            matched_ids.push(index);
+            decision = Some(decision.map_or(rule.tier, |d| d.max(rule.tier)));
+        }
+    }
+
+    let gaps = cx.gaps();
+    let (decision, reasons, deciding, within, notify) = match decision {
+        None => {
+            let (tier, because) = &program.default;
+            (
+                *tier,
+                vec![cx.render(because, &gaps)],
+                Vec::new(),
+                None,
+                Vec::new(),
+            )
+        }
+        Some(tier) => {
+            let mut reasons = Vec::new();
+            let mut deciding = Vec::new();
+            let mut within: Option<u64> = None;
+            let mut notify: Vec<String> = Vec::new();
+            for rule in matched_ids
+                .iter()
+                .map(|i| &program.rules[*i])
+                .filter(|r| r.tier == tier)
+            {
+                deciding.push(rule.name.clone());
+                if let Some(because) = &rule.because {
+                    reasons.push(cx.render(because, &gaps));
+                }
+                if let Some(minutes) = rule.within {
+                    within = Some(within.map_or(minutes, |w| w.min(minutes)));
+                }
+                for address in &rule.notify {
+                    if !notify.contains(address) {
+                        notify.push(address.clone());
+                    }
+                }
+            }
+            (tier, reasons, deciding, within, notify)
+        }
+    };
+    let matched_requirements = if trace {
+        cx.s.matched_requirements
+            .iter()
+            .map(|i| *i as usize)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Evaluation {
+        outcome: Outcome {
+            case: case.external_id().as_str().to_owned(),
+            decision,
+            reasons,
+            deciding_rules: deciding,
+            matched_rules: matched,
+            gaps,
+            within_minutes: within,
+            notify,
+            policy: hash.to_owned(),
+        },
+        matched_requirements,
+    }
+}
+
+struct Cx<'a> {
+    p: &'a Program,
+    case: &'a Case,
+    partner: &'a Capabilities,
+    s: &'a mut Scratch,
+}
+
+impl Cx<'_> {
+    fn node(&mut self, id: u32) -> bool {
+        match self.p.nodes[id as usize] {
+            Node::Atom(atom) => match self.s.atoms[atom as usize] {
+                UNKNOWN => {
+                    let value = self.atom(atom);
+                    self.s.atoms[atom as usize] = if value { TRUE } else { FALSE };
+                    value
+                }
+                state => state == TRUE,
+            },
+            Node::Let(index) => match self.s.lets[index as usize] {
+                UNKNOWN => {
+                    let value = self.node(self.p.lets[index as usize]);
+                    self.s.lets[index as usize] = if value { TRUE } else { FALSE };
+                    value
+                }
+                state => state == TRUE,
+            },
+            Node::Not(inner) => !self.node(inner),
+            Node::And(start, end) => (start..end).all(|i| self.node(self.p.children[i as usize])),
+            Node::Or(start, end) => (start..end).any(|i| self.node(self.p.children[i as usize])),
+            Node::Const(value) => value,
+        }
+    }
+
+    fn atom(&mut self, id: u32) -> bool {
+        let p = self.p;
+        match &p.atoms[id as usize] {
+            Atom::StrEq { slot, id, negate } => match self.slot_id(*slot) {
+                SLOT_ABSENT => false,
+                value => (value == *id) != *negate,
+            },
+            Atom::StrIn { slot, ids } => match self.slot_id(*slot) {
+                SLOT_ABSENT => false,
+                value => ids.contains(&value),
+            },
+            Atom::StrFields {
+                left,
+                right,
+                negate,
+            } => match (self.string(*left), self.string(*right)) {
+                (Some(a), Some(b)) => (a == b) != *negate,
+                _ => false,
+            },
+            Atom::IntCmp { field, op, value } => op.holds(self.int(*field).cmp(value)),
+            Atom::IntFields { left, op, right } => op.holds(self.int(*left).cmp(&self.int(*right))),
+            Atom::IntIn { field, values } => values.contains(&self.int(*field)),
+            Atom::SevCmp { op, value } => op.holds(self.case.severity().cmp(value)),
+            Atom::SevIn { mask } => mask & super::compile::severity_bit(self.case.severity()) != 0,
+            Atom::TextEq {
+                field,
+                value,
+                negate,
+            } => (self.text(*field) == value.as_str()) != *negate,
+            Atom::TextIn { field, values } => {
+                let text = self.text(*field);
+                values.iter().any(|v| v == text)
+            }
+            Atom::TextHas {
+                field,
+                patterns,
+                all,
+            } => {
+                self.scan();
+                if *all {
+                    patterns.iter().all(|p| self.hit(*field, *p))
+                } else {
+                    patterns.iter().any(|p| self.hit(*field, *p))
+                }
+            }
+            Atom::StrHas { slot, needles, all } => match self.string(*slot) {
+                None => false,
+                Some(value) => {
+                    let lower = value.to_lowercase();
+                    if *all {
+                        needles.iter().all(|n| lower.contains(n.as_str()))
+                    } else {
+                        needles.iter().any(|n| lower.contains(n.as_str()))
+                    }
+                }
+            },
+            Atom::HasField { haystack, needle } => {
+                let Some(needle) = self.string(*needle).map(str::to_lowercase) else {
+                    return false;
+                };
+                match haystack {
+                    Haystack::Text(field) => self.text(*field).to_lowercase().contains(&needle),
+                    Haystack::Str(slot) => self
+                        .string(*slot)
+                        .is_some_and(|s| s.to_lowercase().contains(&needle)),
+                }
+            }
+            Atom::SetHas { set, items, all } => {
+                if *all {
+                    items.iter().all(|item| self.set_has(*set, item))
+                } else {
+                    items.iter().any(|item| self.set_has(*set, item))
+                }
+            }
+            Atom::SetHasField { set, item } => match self.string(*item) {
+                Some(value) => self.set_has(*set, value),
+                None => false,
+            },
+            Atom::Matches { haystack, regex } => {
+                let regex = &p.regexes[*regex as usize];
+                match haystack {
+                    Haystack::Text(field) => regex.is_match(self.text(*field)),
+                    Haystack::Str(slot) => self.string(*slot).is_some_and(|s| regex.is_match(s)),
+                }
+            }
+            Atom::Exists { slot } => self.string(*slot).is_some(),
+            Atom::GapsAny => !self.s.gaps.is_empty(),
+        }
+    }
+
+    fn string(&self, slot: u32) -> Option<&str> {
+        self.p.slots[slot as usize].string_value(self.case, self.partner)
+    }
+
+    fn slot_id(&mut self, slot: u32) -> u32 {
+        let cached = self.s.slots[slot as usize];
+        if cached != SLOT_UNSET {
+            return cached;
+        }
+        let id = match self.p.slots[slot as usize].string_value(self.case, self.partner) {
+            None => SLOT_ABSENT,
+            Some(value) => self.p.interner.get(value).copied().unwrap_or(NOT_INTERNED),
+        };
+        self.s.slots[slot as usize] = id;
+        id
+    }
+
+    fn int(&self, field: IntField) -> u64 {
+        match field {
+            IntField::AffectedUsers => self.case.affected_users(),
+            IntField::Reopened => u64::from(self.case.reopened()),
+            IntField::GapsCount => self.s.gaps.len() as u64,
+        }
+    }
+
+    fn text(&mut self, field: TextField) -> &str {
+        match field {
+            TextField::Subject => self.case.subject(),
+            TextField::Description => self.case.description(),
+            TextField::Text => {
+                if !self.s.text_ready {
+                    self.s.text.clear();
+                    self.s.text.push_str(self.case.subject());
+                    self.s.text.push('\n');
+                    self.s.text.push_str(self.case.description());
+                    self.s.text_ready = true;
+                }
+                &self.s.text
+            }
+        }
+    }
+
+    fn set_has(&self, set: SetField, item: &str) -> bool {
+        match set {
+            SetField::Attempted => self.case.attempted().contains(item),
+            SetField::Partner(kind) => capability_set(self.partner, kind).contains(item),
+            SetField::Gaps(kind) => self.s.gaps.iter().any(|(k, req, need)| {
+                *k == kind && self.p.requirements[*req as usize].needs[*need as usize].1 == item
+            }),
+        }
+    }
+
+    /// Runs the automaton once over the subject and once over the description.
+    fn scan(&mut self) {
+        if self.s.scanned {
+            return;
+        }
+        self.s.scanned = true;
+        let Some(automaton) = &self.p.automaton else {
+            return;
+        };
+        let s = &mut *self.s;
+        scan_into(
+            automaton,
+            self.case.subject(),
+            &mut s.subject_hits,
+            &mut s.lower,
+        );
+        scan_into(
+            automaton,
+            self.case.description(),
+            &mut s.description_hits,
+            &mut s.lower,
+        );
+    }
+
+    fn hit(&mut self, field: TextField, pattern: u32) -> bool {
+        let word = (pattern / 64) as usize;
+        let bit = 1u64 << (pattern % 64);
+        let in_subject = self.s.subject_hits[word] & bit != 0;
+        let in_description = self.s.description_hits[word] & bit != 0;
+        match field {
+            TextField::Subject => in_subject,
+            TextField::Description => in_description,
+            TextField::Text => {
+                if in_subject || in_description {
+                    return true;
+                }
+                let pattern = &self.p.patterns[pattern as usize];
+                // A keyword with a newline may straddle the subject and the description.
+                pattern.spans_newline
+                    && self
+                        .text(TextField::Text)
+                        .to_lowercase()
+                        .contains(&pattern.text)
+            }
+        }
+    }
+
+    fn gaps(&self) -> Gaps {
+        let mut gaps = Gaps::default();
+        for (kind, req, need) in &self.s.gaps {
+            let requirement = &self.p.requirements[*req as usize];
+            let gap = Gap {
+                item: requirement.needs[*need as usize].1.clone(),
+                requirement: requirement.name.clone(),
+            };
+            match kind {
+                NeedKind::Training => gaps.training.push(gap),
+                NeedKind::Documentation => gaps.documentation.push(gap),
+                NeedKind::Tooling => gaps.tooling.push(gap),
+            }
+        }
+        gaps
+    }
+
+    fn render(&mut self, template: &Template, gaps: &Gaps) -> String {
+        let mut out = String::new();
+        for segment in &template.segments {
+            match segment {
+                Segment::Lit(text) => out.push_str(text),
+                Segment::Gaps => out.push_str(&render_gaps(gaps)),
+                Segment::Field(field) => self.render_field(field, gaps, &mut out),
+            }
+        }
+        out
+    }
+
+    fn render_field(&mut self, field: &Field, gaps: &Gaps, out: &mut String) {
+        match field {
+            Field::Severity => out.push_str(self.case.severity().as_str()),
+            Field::AffectedUsers => out.push_str(&self.case.affected_users().to_string()),
+            Field::Reopened => out.push_str(&self.case.reopened().to_string()),
+            Field::GapsCount => out.push_str(&gaps.count().to_string()),
+            Field::GapsAny => out.push_str(if gaps.any() { "true" } else { "false" }),
+            Field::Text => out.push_str(self.text(TextField::Text)),
+            Field::GapSet(kind) => {
+                let list = match kind {
+                    NeedKind::Training => &gaps.training,
+                    NeedKind::Documentation => &gaps.documentation,
+                    NeedKind::Tooling => &gaps.tooling,
+                };
+                let items: std::collections::BTreeSet<&str> =
+                    list.iter().map(|g| g.item.as_str()).collect();
+                out.push_str(&items.into_iter().collect::<Vec<_>>().join(", "));
+            }
+            Field::Attempted | Field::PartnerSet(_) => {
+                if let Some(set) = field.set_value(self.case, self.partner) {
+                    out.push_str(
+                        &set.iter()
+                            .map(String::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    );
+                }
+            }
+            other => out.push_str(
+                other
+                    .string_value(self.case, self.partner)
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+}
+
+fn scan_into(
+    automaton: &aho_corasick::AhoCorasick,
+    text: &str,
+    hits: &mut [u64],
+    lower: &mut String,
+) {
+    let haystack: &str = if text.is_ascii() {
+        text
+    } else {
+        *lower = text.to_lowercase();
+        lower
+    };
+    for found in automaton.find_overlapping_iter(haystack) {
+        let pattern = found.pattern().as_usize();
+        hits[pattern / 64] |= 1u64 << (pattern % 64);
+    }
+}
+
+/// `training: a, b; tooling: c` — kinds in outcome order, items in policy order without repeats.
+pub fn render_gaps(gaps: &Gaps) -> String {
+    let mut parts = Vec::new();
+    for (kind, list) in [
+        ("training", &gaps.training),
+        ("documentation", &gaps.documentation),
+        ("tooling", &gaps.tooling),
+    ] {
+        let mut items: Vec<&str> = Vec::new();
+        for gap in list {
+            if !items.contains(&gap.item.as_str()) {
+                items.push(&gap.item);
+            }
+        }
+        if !items.is_empty() {
+            parts.push(format!("{kind}: {}", items.join(", ")));
+        }
+    }
+    parts.join("; ")
+}

@@ -1,0 +1,241 @@
+//! The compiled policy: a flat arena of condition nodes over deduplicated
+//! atoms, interned strings, one Aho-Corasick automaton for every keyword
+//! and regexes compiled once. Built by `check`, read by `eval`; nothing in
+//! it refers back to the syntax tree, so evaluating never walks text.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use aho_corasick::AhoCorasick;
+use regex::Regex;
+
+use super::ast::{CompareOp, NeedKind};
+use super::schema::Field;
+use super::template::Template;
+use crate::case::{Severity as CaseSeverity, Tier};
+
+/// FNV-1a: fast for the short keys the interner and the atom table see.
+#[derive(Default, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
+/// A hash map keyed with [`Fnv`].
+pub type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+
+/// Id of an interned string that no literal holds.
+pub const NOT_INTERNED: u32 = u32::MAX;
+
+/// A text field: searched through the keyword automaton.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TextField {
+    /// `subject`
+    Subject,
+    /// `description`
+    Description,
+    /// `text`
+    Text,
+}
+
+/// An integer field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IntField {
+    /// `affected_users`
+    AffectedUsers,
+    /// `reopened`
+    Reopened,
+    /// `gaps.count`
+    GapsCount,
+}
+
+/// A set field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SetField {
+    /// `attempted`
+    Attempted,
+    /// `partner.KIND`
+    Partner(NeedKind),
+    /// `gaps.KIND`
+    Gaps(NeedKind),
+}
+
+/// What a `contains` or `matches` searches: text, or a string field's slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Haystack {
+    /// A text field.
+    Text(TextField),
+    /// A string field (by slot).
+    Str(u32),
+}
+
+/// One distinct test; evaluated at most once per case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Atom {
+    /// A string field equals (or, with `negate`, differs from) an interned literal; false when absent.
+    StrEq { slot: u32, id: u32, negate: bool },
+    /// A string field is one of the interned literals.
+    StrIn { slot: u32, ids: Box<[u32]> },
+    /// Two string fields are equal (or differ); false when either is absent.
+    StrFields { left: u32, right: u32, negate: bool },
+    /// An integer field against a literal.
+    IntCmp {
+        field: IntField,
+        op: CompareOp,
+        value: u64,
+    },
+    /// Two integer fields.
+    IntFields {
+        left: IntField,
+        op: CompareOp,
+        right: IntField,
+    },
+    /// An integer field is one of the literals.
+    IntIn { field: IntField, values: Box<[u64]> },
+    /// The severity against a severity.
+    SevCmp { op: CompareOp, value: CaseSeverity },
+    /// The severity is in a set (bit per severity).
+    SevIn { mask: u8 },
+    /// A text field equals (or differs from) a literal, exactly.
+    TextEq {
+        field: TextField,
+        value: String,
+        negate: bool,
+    },
+    /// A text field is exactly one of the literals.
+    TextIn {
+        field: TextField,
+        values: Box<[String]>,
+    },
+    /// A text field contains keywords (automaton pattern ids): any, or all.
+    TextHas {
+        field: TextField,
+        patterns: Box<[u32]>,
+        all: bool,
+    },
+    /// A string field contains lower-cased needles: any, or all.
+    StrHas {
+        slot: u32,
+        needles: Box<[String]>,
+        all: bool,
+    },
+    /// A text or string contains a string field's value, ignoring case.
+    HasField { haystack: Haystack, needle: u32 },
+    /// A set holds items: any, or all.
+    SetHas {
+        set: SetField,
+        items: Box<[String]>,
+        all: bool,
+    },
+    /// A set holds a string field's value.
+    SetHasField { set: SetField, item: u32 },
+    /// A regex finds a match, ignoring case.
+    Matches { haystack: Haystack, regex: u32 },
+    /// An optional string field is present.
+    Exists { slot: u32 },
+    /// At least one gap.
+    GapsAny,
+}
+
+/// A node of the condition arena.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Node {
+    /// An atom.
+    Atom(u32),
+    /// A let (memoised per case).
+    Let(u32),
+    /// Negation of a node.
+    Not(u32),
+    /// All children (`children[start..end]`).
+    And(u32, u32),
+    /// Any child.
+    Or(u32, u32),
+    /// A constant (empty lists, and placeholders after an error).
+    Const(bool),
+}
+
+/// A compiled requirement.
+#[derive(Debug, Clone)]
+pub struct CRequirement {
+    /// Its name.
+    pub name: String,
+    /// Its condition node.
+    pub when: u32,
+    /// Its needs, without repeats.
+    pub needs: Vec<(NeedKind, String)>,
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct CRule {
+    /// Its name.
+    pub name: String,
+    /// The tier it asks for.
+    pub tier: Tier,
+    /// Condition node.
+    pub when: u32,
+    /// Exception node.
+    pub unless: Option<u32>,
+    /// The reason.
+    pub because: Option<Template>,
+    /// The deadline in minutes.
+    pub within: Option<u64>,
+    /// Extra recipients.
+    pub notify: Vec<String>,
+}
+
+/// A keyword of the automaton.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    /// Lower-cased.
+    pub text: String,
+    /// Holds a newline, so may straddle subject and description in `text`.
+    pub spans_newline: bool,
+}
+
+/// The whole compiled policy.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// Distinct atoms.
+    pub atoms: Vec<Atom>,
+    /// The condition arena.
+    pub nodes: Vec<Node>,
+    /// Children of `And`/`Or` nodes.
+    pub children: Vec<u32>,
+    /// Each let's node, in definition order.
+    pub lets: Vec<u32>,
+    /// Requirements in policy order.
+    pub requirements: Vec<CRequirement>,
+    /// Rules in policy order.
+    pub rules: Vec<CRule>,
+    /// The default's tier and reason.
+    pub default: (Tier, Template),
+    /// Interned literals compared with string fields.
+    pub interner: FnvMap<String, u32>,
+    /// The string fields that tests read, by slot.
+    pub slots: Vec<Field>,
+    /// Keywords, by pattern id.
+    pub patterns: Vec<Pattern>,
+    /// The automaton over `patterns` (ASCII case-insensitive; text is lower-cased first when not ASCII).
+    pub automaton: Option<AhoCorasick>,
+    /// Compiled regexes.
+    pub regexes: Vec<Regex>,
+    /// Declared `values`, by field.
+    pub declared: BTreeMap<Field, Vec<String>>,
+}

@@ -1,0 +1,121 @@
+//! Reason templates: `{PATH}` and `{gaps}` placeholders, `{{`/`}}` for
+//! braces. Parsed from the literal's raw text so that an error points at
+//! the exact placeholder, and rendered against one case after evaluation.
+
+use super::ast::{Span, StringLit};
+use super::diagnostics::Raw;
+use super::schema::{Field, PATHS};
+use super::suggest::suggest;
+
+/// A parsed template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    /// Pieces in order.
+    pub segments: Vec<Segment>,
+}
+
+/// A piece of a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    /// Literal text.
+    Lit(String),
+    /// `{PATH}`.
+    Field(Field),
+    /// `{gaps}`.
+    Gaps,
+}
+
+/// Parses a template literal; every error found is returned.
+pub fn parse(lit: &StringLit) -> Result<Template, Vec<Raw>> {
+    let base = lit.span.start + 1;
+    let file = lit.span.file;
+    let raw = &lit.raw;
+    let mut segments = Vec::new();
+    let mut text = String::new();
+    let mut errors = Vec::new();
+    let mut chars = raw.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some((_, 'n')) => text.push('\n'),
+                Some((_, 't')) => text.push('\t'),
+                Some((_, other)) => text.push(other),
+                None => {}
+            },
+            '{' if chars.peek().is_some_and(|(_, n)| *n == '{') => {
+                chars.next();
+                text.push('{');
+            }
+            '}' if chars.peek().is_some_and(|(_, n)| *n == '}') => {
+                chars.next();
+                text.push('}');
+            }
+            '}' => errors.push(
+                Raw::error(
+                    Span {
+                        file,
+                        start: base + at,
+                        end: base + at + 1,
+                    },
+                    "unmatched `}` in template",
+                )
+                .help("write `}}` for a literal brace"),
+            ),
+            '{' => {
+                let mut name = String::new();
+                let mut end = None;
+                for (inner_at, inner) in chars.by_ref() {
+                    if inner == '}' {
+                        end = Some(inner_at);
+                        break;
+                    }
+                    name.push(inner);
+                }
+                let Some(end) = end else {
+                    errors.push(
+                        Raw::error(
+                            Span {
+                                file,
+                                start: base + at,
+                                end: base + raw.len(),
+                            },
+                            "unclosed `{` in template",
+                        )
+                        .help("close the placeholder with `}`, or write `{{` for a literal brace"),
+                    );
+                    break;
+                };
+                let span = Span {
+                    file,
+                    start: base + at,
+                    end: base + end + 1,
+                };
+                if !text.is_empty() {
+                    segments.push(Segment::Lit(std::mem::take(&mut text)));
+                }
+                if name == "gaps" {
+                    segments.push(Segment::Gaps);
+                } else if let Some(field) = Field::resolve(&name) {
+                    segments.push(Segment::Field(field));
+                } else {
+                    let mut candidates: Vec<&str> = PATHS.to_vec();
+                    candidates.push("gaps");
+                    errors.push(
+                        Raw::error(span, format!("unknown field `{name}` in template")).maybe_help(
+                            suggest(&name, candidates).map(|s| format!("did you mean `{{{s}}}`?")),
+                        ),
+                    );
+                }
+            }
+            other => text.push(other),
+        }
+    }
+    if !text.is_empty() {
+        segments.push(Segment::Lit(text));
+    }
+    if errors.is_empty() {
+        Ok(Template { segments })
+    } else {
+        Err(errors)
+    }
+}

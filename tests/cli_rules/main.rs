@@ -1,0 +1,509 @@
+//! `escalator rules …` and `escalator classify` run as the real binary on
+//! temporary policy directories: stdout, stderr and exit codes, including
+//! every failure path.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{json, Value};
+
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/policy/samples/example");
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_escalator"));
+    command
+        .arg("--rules")
+        .arg(dir)
+        .args(args)
+        .env_remove("ESCALATOR_RULES")
+        .env_remove("ESCALATOR_CONFIG")
+        .current_dir(dir.parent().unwrap_or(dir))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("the binary starts");
+    if let Some(mut pipe) = child.stdin.take() {
+        pipe.write_all(stdin.unwrap_or_default().as_bytes())
+            .expect("stdin");
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().expect("the binary ends");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// A temporary copy of the example policy.
+fn example_dir() -> (tempfile::TempDir, PathBuf) {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let dir = temp.path().join("rules");
+    std::fs::create_dir(&dir).expect("mkdir");
+    for entry in std::fs::read_dir(EXAMPLE).expect("example") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, dir.join(path.file_name().expect("name"))).expect("copy");
+    }
+    (temp, dir)
+}
+
+fn case(id: &str, changes: Value) -> Value {
+    let mut base = json!({
+        "external_id": id,
+        "customer": {"tenant": "contoso"},
+        "product": "m365",
+        "category": "mail_flow",
+        "severity": "moderate",
+        "subject": "Outbound mail stuck",
+        "description": "No outbound mail leaves the tenant.",
+        "affected_users": 120
+    });
+    for (key, value) in changes.as_object().expect("object") {
+        base[key] = value.clone();
+    }
+    base
+}
+
+#[test]
+fn rules_check_accepts_a_valid_policy() {
+    let (_temp, dir) = example_dir();
+    let out = run(&dir, &["rules", "check"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("ok (3 files, 4 rules, 1 requirements, 0 warnings)"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn rules_check_reports_errors_with_location_and_caret_and_exits_1() {
+    let (_temp, dir) = example_dir();
+    std::fs::write(
+        dir.join("zz.rules"),
+        "rule \"typo\" {\n  when severty == \"critical\"\n  then escalate\n}\n",
+    )
+    .expect("write");
+    let out = run(&dir, &["rules", "check"], None);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("zz.rules:2:8: error: unknown field or let `severty`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("2 |   when severty == \"critical\"\n  |        ^^^^^^^\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("help: did you mean `severity`?"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn rules_check_speaks_json_on_request() {
+    let (_temp, dir) = example_dir();
+    std::fs::write(
+        dir.join("zz.rules"),
+        "let spare = gaps.any\nrule \"x\" {\n  when product == \"m356\"\n  then partner\n}\n",
+    )
+    .expect("write");
+    let out = run(&dir, &["rules", "check", "--error-format", "json"], None);
+    assert_eq!(out.code, 1);
+    let diagnostics: Value = serde_json::from_str(&out.stdout).expect("a JSON array");
+    assert_eq!(
+        diagnostics[1],
+        json!({"file": "zz.rules", "line": 3, "column": 19, "severity": "error", "message": "unknown product \"m356\"", "help": "did you mean \"m365\"?"})
+    );
+    assert_eq!(diagnostics[0]["severity"], "warning");
+}
+
+#[test]
+fn rules_check_passes_with_warnings_and_prints_them() {
+    let (_temp, dir) = example_dir();
+    std::fs::write(dir.join("zz.rules"), "let spare = gaps.any\n").expect("write");
+    let out = run(&dir, &["rules", "check"], None);
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stderr
+            .contains("zz.rules:1:5: warning: let `spare` is never used"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn rules_check_names_a_missing_directory() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let out = run(&temp.path().join("nowhere"), &["rules", "check"], None);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("nowhere"), "{}", out.stderr);
+}
+
+fn write_tests(dir: &Path, name: &str, tests: Value) {
+    std::fs::create_dir_all(dir.join("tests")).expect("mkdir");
+    std::fs::write(
+        dir.join("tests").join(name),
+        serde_json::to_string_pretty(&tests).expect("json"),
+    )
+    .expect("write");
+}
+
+#[test]
+fn rules_test_counts_passes_and_failures_and_shows_expected_against_actual() {
+    let (_temp, dir) = example_dir();
+    write_tests(
+        &dir,
+        "mail.json",
+        json!([
+            {"name": "mail flow escalates", "case": case("T-1", json!({})), "expect": {"decision": "escalate", "deciding_rules": ["partner lacks what the case needs"], "gaps": {"training": ["exchange-transport"], "tooling": ["message-trace"]}}},
+            {"name": "trained partner keeps it", "case": case("T-2", json!({"partner": {"training": ["exchange-transport"], "tooling": ["message-trace"]}})), "expect": {"decision": "partner"}},
+            {"name": "wrong on purpose", "case": case("T-3", json!({})), "expect": {"decision": "self_service", "gaps": {"tooling": []}}}
+        ]),
+    );
+    let out = run(&dir, &["rules", "test"], None);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("FAIL mail.json[2] \"wrong on purpose\"")
+            || out.stdout.contains("[2] \"wrong on purpose\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("decision: expected self_service, actual escalate"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("gaps.tooling: expected [], actual [\"message-trace\"]"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.stdout.lines().last(), Some("2 passed, 1 failed"));
+}
+
+#[test]
+fn rules_test_passes_with_exit_0_and_lists_uncovered_rules_on_request() {
+    let (_temp, dir) = example_dir();
+    write_tests(
+        &dir,
+        "a.json",
+        json!([{"name": "mail", "case": case("T-1", json!({})), "expect": {"decision": "escalate"}}]),
+    );
+    let out = run(&dir, &["rules", "test", "--coverage"], None);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("coverage: 1 of 4 rules and 1 of 1 requirements matched by a test"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("not matched: rule \"wide outage\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("not matched: requirement"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.stdout.lines().last(), Some("1 passed, 0 failed"));
+}
+
+#[test]
+fn rules_test_names_the_file_and_field_of_a_broken_test_file() {
+    let (_temp, dir) = example_dir();
+    write_tests(
+        &dir,
+        "bad.json",
+        json!([{"name": "x", "case": case("T-1", json!({})), "expect": {"decison": "escalate"}}]),
+    );
+    let out = run(&dir, &["rules", "test"], None);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("bad.json: [0].expect.decison: unknown field"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout.lines().last(), Some("0 passed, 1 failed"));
+}
+
+#[test]
+fn rules_test_reports_a_refused_case_as_a_failure_naming_the_field() {
+    let (_temp, dir) = example_dir();
+    write_tests(
+        &dir,
+        "a.json",
+        json!([{"name": "typo", "case": case("T-1", json!({"category": "mailflow"})), "expect": {"decision": "partner"}}]),
+    );
+    let out = run(&dir, &["rules", "test"], None);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout.contains("the case is refused: `category`"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn rules_fmt_check_names_files_that_would_change_and_fmt_rewrites_them() {
+    let (_temp, dir) = example_dir();
+    let out = run(&dir, &["rules", "fmt", "--check"], None);
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.contains("values.rules"), "{}", out.stdout);
+    assert!(!out.stdout.contains("tiers.rules"), "{}", out.stdout);
+    let out = run(&dir, &["rules", "fmt"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(std::fs::read_to_string(dir.join("values.rules"))
+        .expect("read")
+        .contains("values category = [\n  \"how_to\",\n"));
+    let out = run(&dir, &["rules", "fmt", "--check"], None);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+}
+
+#[test]
+fn rules_fmt_leaves_everything_alone_when_a_file_has_a_syntax_error() {
+    let (_temp, dir) = example_dir();
+    std::fs::write(dir.join("broken.rules"), "rule \"x\" { when }\n").expect("write");
+    let before = std::fs::read_to_string(dir.join("values.rules")).expect("read");
+    let out = run(&dir, &["rules", "fmt"], None);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("broken.rules:1:17: error: expected a condition"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("values.rules")).expect("read"),
+        before
+    );
+}
+
+#[test]
+fn rules_bench_prints_cases_per_second_last() {
+    let (temp, dir) = example_dir();
+    let cases = temp.path().join("cases.json");
+    std::fs::write(
+        &cases,
+        json!([
+            case("B-1", json!({})),
+            case("B-2", json!({"category": "billing"}))
+        ])
+        .to_string(),
+    )
+    .expect("write");
+    let out = run(
+        &dir,
+        &["rules", "bench", cases.to_str().expect("utf-8")],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let last = out.stdout.lines().last().expect("output");
+    let rate: f64 = last
+        .strip_prefix("cases/s: ")
+        .expect("last line")
+        .parse()
+        .expect("a number");
+    assert!(rate > 0.0);
+    assert_eq!(
+        out.stdout
+            .lines()
+            .filter(|l| l.starts_with("pass "))
+            .count(),
+        5
+    );
+}
+
+#[test]
+fn classify_prints_one_contract_shaped_outcome_per_line() {
+    let (_temp, dir) = example_dir();
+    let input = json!([
+        case("C-1", json!({})),
+        case("C-2", json!({"category": "subscription_change"}))
+    ])
+    .to_string();
+    let out = run(&dir, &["classify", "--format", "json", "-"], Some(&input));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["case"], "C-1");
+    assert_eq!(lines[0]["decision"], "escalate");
+    assert_eq!(lines[0]["within_minutes"], 240);
+    assert_eq!(lines[1]["decision"], "partner");
+    assert_eq!(
+        lines[1]["deciding_rules"],
+        json!(["only partners change subscriptions"])
+    );
+    assert!(lines[1]["policy"]
+        .as_str()
+        .expect("hash")
+        .starts_with("sha256:"));
+}
+
+#[test]
+fn classify_reads_json_lines_from_files_and_reports_refused_cases_by_position() {
+    let (temp, dir) = example_dir();
+    let file = temp.path().join("cases.jsonl");
+    let lines = [
+        case("L-1", json!({})).to_string(),
+        case("L-2", json!({"severity": "urgent"})).to_string(),
+        case("L-3", json!({"category": "billing"})).to_string(),
+    ];
+    std::fs::write(&file, lines.join("\n")).expect("write");
+    let out = run(
+        &dir,
+        &[
+            "classify",
+            "--format",
+            "json",
+            file.to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("cases.jsonl:2: case refused: `severity`"),
+        "{}",
+        out.stderr
+    );
+    let ids: Vec<String> = out
+        .stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("json")["case"]
+                .as_str()
+                .expect("id")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids, ["L-1", "L-3"]);
+}
+
+#[test]
+fn classify_refuses_values_outside_the_declared_ones_with_the_allowed_list() {
+    let (_temp, dir) = example_dir();
+    let input = json!([
+        case("V-1", json!({"product": "office"})),
+        case("V-2", json!({}))
+    ])
+    .to_string();
+    let out = run(&dir, &["classify", "--format", "json"], Some(&input));
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("stdin[0]: case refused: `product`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("`m365`, `azure`, `dynamics365`, `partner_center`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout.lines().count(), 1);
+}
+
+#[test]
+fn classify_takes_the_partner_from_the_flag_over_the_case() {
+    let (temp, dir) = example_dir();
+    let partner = temp.path().join("partner.json");
+    std::fs::write(
+        &partner,
+        json!({"id": "p-9", "training": ["exchange-transport"], "tooling": ["message-trace"]})
+            .to_string(),
+    )
+    .expect("write");
+    let input = case("P-1", json!({"partner": {"id": "p-1"}})).to_string();
+    let with_flag = run(
+        &dir,
+        &[
+            "classify",
+            "--format",
+            "json",
+            "--partner",
+            partner.to_str().expect("utf-8"),
+        ],
+        Some(&input),
+    );
+    let outcome: Value = serde_json::from_str(with_flag.stdout.trim()).expect("json");
+    assert_eq!(outcome["decision"], "partner");
+    let without = run(&dir, &["classify", "--format", "json"], Some(&input));
+    let outcome: Value = serde_json::from_str(without.stdout.trim()).expect("json");
+    assert_eq!(outcome["decision"], "escalate");
+}
+
+#[test]
+fn classify_text_output_is_for_people() {
+    let (_temp, dir) = example_dir();
+    let out = run(
+        &dir,
+        &["classify"],
+        Some(&case("H-1", json!({})).to_string()),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "H-1: escalate\n  reasons:\n    - The partner lacks training: exchange-transport; tooling: message-trace.\n  gaps:\n    - training exchange-transport (requirement \"exchange mail flow\")\n    - tooling message-trace (requirement \"exchange mail flow\")\n  deciding rules: \"partner lacks what the case needs\"\n  deadline: within 4h (240 minutes)\n"
+    );
+}
+
+#[test]
+fn classify_reports_a_bad_policy_and_exits_1() {
+    let (_temp, dir) = example_dir();
+    std::fs::write(dir.join("zz.rules"), "default escalate because \"again\"\n").expect("write");
+    let out = run(
+        &dir,
+        &["classify"],
+        Some(&case("X-1", json!({})).to_string()),
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("zz.rules:1:1: error: the policy has more than one `default`"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn classify_reports_invalid_json_with_its_position() {
+    let (_temp, dir) = example_dir();
+    let out = run(&dir, &["classify"], Some("{\"external_id\": "));
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("stdin:1:"), "{}", out.stderr);
+}
+
+#[test]
+fn an_unknown_flag_is_a_usage_error() {
+    let (_temp, dir) = example_dir();
+    let out = run(&dir, &["rules", "check", "--bogus"], None);
+    assert_eq!(out.code, 2);
+}

@@ -1,0 +1,540 @@
+//! Every load-time check and warning: the message, the help and the exact
+//! source text the caret underlines.
+
+use escalator::policy::{DiagnosticSeverity, Policy, SourceFile};
+
+use crate::helpers::{errors, warnings};
+
+/// Asserts that `source` fails with exactly one error with this message, help and underlined text.
+#[track_caller]
+fn error(source: &str, message: &str, help: Option<&str>, underlined: &str) {
+    let found = errors(source);
+    let errors: Vec<_> = found.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(
+        errors.len(),
+        1,
+        "expected one error for {source:?}, got {found:#?}"
+    );
+    let d = errors[0];
+    assert_eq!(d.message, message, "message for {source:?}");
+    assert_eq!(d.help.as_deref(), help, "help for {source:?}");
+    assert_eq!(d.span_text, underlined, "underlined text for {source:?}");
+    assert_eq!(d.file.as_deref(), Some("p.rules"));
+}
+
+#[test]
+fn a_syntax_error_says_what_was_expected_and_underlines_what_was_found() {
+    error(
+        "rule \"a\" {\n  when product == \"m365\"\n  then esc\n}",
+        "expected a tier (`self_service`, `partner` or `escalate`), found `esc`",
+        None,
+        "esc",
+    );
+}
+
+#[test]
+fn a_syntax_error_is_located_by_line_and_character_column() {
+    let found = errors("let é = 1");
+    assert_eq!((found[0].line, found[0].column), (1, 5));
+    let found = errors("# ünïcödé\nlet x = product ==");
+    assert_eq!((found[0].line, found[0].column), (3, 1), "{found:#?}");
+}
+
+#[test]
+fn an_unterminated_string_is_a_syntax_error() {
+    error(
+        "let x = subject contains \"abc\nlet y = x",
+        "unterminated string",
+        Some("close it with `\"` on the same line; write a newline as `\\n`"),
+        "\"abc",
+    );
+}
+
+#[test]
+fn an_unknown_escape_is_a_syntax_error_with_the_fix() {
+    error(
+        "let x = subject matches \"\\d+\"",
+        "unknown escape `\\d` in string",
+        Some("the escapes are `\\\"`, `\\\\`, `\\n` and `\\t`; write `\\\\d` for a backslash"),
+        "\\d",
+    );
+}
+
+#[test]
+fn a_trailing_comma_after_the_last_notify_address_is_a_syntax_error() {
+    error(
+        "rule \"a\" {\n  when gaps.any\n  then escalate\n  notify \"a@b.example\",\n}",
+        "expected a string, found `}`",
+        Some("only `[...]` lists take a trailing comma; remove the last `,`"),
+        "}",
+    );
+}
+
+#[test]
+fn a_trailing_comma_after_the_last_need_is_a_syntax_error() {
+    let found =
+        errors("requirement \"r\" {\n  when product == \"m365\"\n  needs training \"a\",\n}");
+    assert_eq!(
+        found[0].message,
+        "expected `training`, `documentation` or `tooling`, found `}`"
+    );
+}
+
+#[test]
+fn a_reserved_word_cannot_name_a_let() {
+    error(
+        "let notify = product == \"m365\"",
+        "expected a name, found `notify`",
+        Some("reserved words cannot name a let or a field"),
+        "notify",
+    );
+}
+
+#[test]
+fn a_syntax_error_stops_only_its_own_file() {
+    let sources = vec![
+        SourceFile { name: "a.rules".to_owned(), text: "rule \"a\" { when }".to_owned() },
+        SourceFile { name: "b.rules".to_owned(), text: "let x = customer.nmae == \"critical\"\nrule \"b\" {\n  when x\n  then partner\n}\ndefault partner because \"d\"".to_owned() },
+    ];
+    let diagnostics = Policy::from_sources(sources)
+        .expect_err("must fail")
+        .into_vec();
+    let files: Vec<_> = diagnostics
+        .iter()
+        .map(|d| d.file.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(files, ["a.rules", "b.rules"]);
+    assert_eq!(diagnostics[1].message, "unknown field `customer.nmae`");
+}
+
+#[test]
+fn an_unknown_field_suggests_the_closest_one() {
+    error(
+        "let x = severty == \"critical\"\nrule \"a\" {\n  when x\n  then partner\n}",
+        "unknown field or let `severty`",
+        Some("did you mean `severity`?"),
+        "severty",
+    );
+}
+
+#[test]
+fn an_unknown_dotted_field_suggests_the_closest_one() {
+    error(
+        "rule \"a\" {\n  when customer.nmae == \"x\"\n  then partner\n}",
+        "unknown field `customer.nmae`",
+        Some("did you mean `customer.name`?"),
+        "customer.nmae",
+    );
+}
+
+#[test]
+fn an_unknown_let_suggests_the_closest_let() {
+    error(
+        "let outage = text contains \"outage\"\nrule \"a\" {\n  when outgae\n  then partner\n}",
+        "unknown field or let `outgae`",
+        Some("did you mean `outage`?"),
+        "outgae",
+    );
+}
+
+#[test]
+fn contains_on_an_integer_is_a_type_error() {
+    error(
+        "rule \"a\" {\n  when affected_users contains \"x\"\n  then partner\n}",
+        "`contains` needs a set, text or a string on the left; `affected_users` is an integer",
+        Some("compare integers with `==`, `<`, `>=` …"),
+        "affected_users",
+    );
+}
+
+#[test]
+fn comparing_severity_with_an_integer_is_a_type_error() {
+    error(
+        "rule \"a\" {\n  when severity > 3\n  then partner\n}",
+        "`severity` compares with a severity name, not an integer",
+        Some("write `\"minimal\"`, `\"moderate\"` or `\"critical\"`"),
+        "3",
+    );
+}
+
+#[test]
+fn comparing_text_with_an_integer_is_a_type_error() {
+    error(
+        "rule \"a\" {\n  when description == 5\n  then partner\n}",
+        "`description` is text, but this is an integer",
+        Some("compare it with a string such as `\"…\"`"),
+        "5",
+    );
+}
+
+#[test]
+fn ordering_strings_is_a_type_error() {
+    error(
+        "rule \"a\" {\n  when product < \"m365\"\n  then partner\n}",
+        "`<` orders integers and severities; `product` is a string",
+        Some("use `==`, `!=` or `in`"),
+        "product",
+    );
+}
+
+#[test]
+fn an_unknown_severity_literal_suggests_a_severity() {
+    error(
+        "rule \"a\" {\n  when severity >= \"moderat\"\n  then partner\n}",
+        "unknown severity \"moderat\"",
+        Some("did you mean \"moderate\"?"),
+        "\"moderat\"",
+    );
+}
+
+#[test]
+fn a_literal_outside_the_declared_values_suggests_a_declared_one() {
+    error(
+        "values category = [\"billing\", \"subscription_change\"]\nrule \"a\" {\n  when category == \"subscripton\"\n  then partner\n}",
+        "unknown category \"subscripton\"",
+        Some("did you mean \"subscription_change\"?"),
+        "\"subscripton\"",
+    );
+}
+
+#[test]
+fn a_literal_in_a_list_outside_the_declared_values_lists_them_when_nothing_is_close() {
+    error(
+        "values product = [\"m365\", \"azure\"]\nrule \"a\" {\n  when product in [\"m365\", \"zzzzzz\"]\n  then partner\n}",
+        "unknown product \"zzzzzz\"",
+        Some("the declared values of `product` are \"m365\", \"azure\""),
+        "\"zzzzzz\"",
+    );
+}
+
+#[test]
+fn an_invalid_regex_is_a_load_error() {
+    error(
+        "rule \"a\" {\n  when subject matches \"(unclosed\"\n  then partner\n}",
+        "invalid regex: unclosed group",
+        Some("regexes use the syntax of the `regex` crate; write `\\\\` for a backslash inside a string"),
+        "\"(unclosed\"",
+    );
+}
+
+#[test]
+fn a_regex_over_the_size_limit_is_a_load_error() {
+    let found = errors("rule \"a\" {\n  when subject matches \"\\\\w{1000}\\\\w{1000}\\\\w{1000}\"\n  then partner\n}");
+    assert!(
+        found[0].message.starts_with("regex is too large"),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn a_duplicate_rule_name_is_reported_at_the_later_one_with_a_note_to_the_first() {
+    let found = errors("rule \"a\" {\n  when gaps.any\n  then partner\n}\nrule \"a\" {\n  when gaps.count > 0\n  then escalate\n}");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].message, "duplicate rule name \"a\"");
+    assert_eq!(
+        found[0].help.as_deref(),
+        Some("rule names are unique across the policy; rename one of them")
+    );
+    assert_eq!((found[0].line, found[0].span_text.as_str()), (5, "\"a\""));
+    assert_eq!(found[0].notes[0].line, 1);
+    assert_eq!(found[0].notes[0].message, "the first rule \"a\" is here");
+}
+
+#[test]
+fn a_duplicate_requirement_name_is_an_error_but_a_rule_may_share_it() {
+    let source = "requirement \"x\" {\n  when product == \"m365\"\n  needs training \"a\"\n}\nrule \"x\" {\n  when gaps.any\n  then escalate\n}\nrequirement \"x\" {\n  when product == \"azure\"\n  needs tooling \"b\"\n}";
+    let found = errors(source);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].message, "duplicate requirement name \"x\"");
+    assert_eq!(found[0].line, 9);
+}
+
+#[test]
+fn a_policy_without_default_is_reported_without_a_location() {
+    let source = SourceFile {
+        name: "p.rules".to_owned(),
+        text: "let x = gaps.any".to_owned(),
+    };
+    let found = Policy::from_sources(vec![source])
+        .expect_err("must fail")
+        .into_vec();
+    let missing = found.iter().find(|d| d.is_error()).expect("an error");
+    assert_eq!(missing.message, "the policy has no `default`");
+    assert_eq!(
+        (missing.file.clone(), missing.line, missing.column),
+        (None, 0, 0)
+    );
+    assert!(missing
+        .render()
+        .starts_with("error: the policy has no `default`\n"));
+}
+
+#[test]
+fn a_second_default_is_an_error_at_the_second() {
+    error(
+        "default partner because \"a\"\ndefault escalate because \"b\"",
+        "the policy has more than one `default`",
+        Some("keep exactly one `default` in the whole policy"),
+        "default escalate because \"b\"",
+    );
+}
+
+#[test]
+fn a_let_used_before_it_is_defined_is_an_error() {
+    error(
+        "let a = b and gaps.any\nlet b = product == \"m365\"\nrule \"r\" {\n  when a\n  then partner\n}",
+        "let `b` is used before it is defined",
+        Some("a let may use only the lets defined before it; move this let below it"),
+        "b",
+    );
+}
+
+#[test]
+fn a_let_may_use_lets_of_files_sorting_earlier_only() {
+    let sources = vec![
+        SourceFile { name: "b.rules".to_owned(), text: "let late = product == \"m365\"\n".to_owned() },
+        SourceFile { name: "a.rules".to_owned(), text: "let early = late\nrule \"r\" {\n  when early\n  then partner\n}\ndefault partner because \"d\"".to_owned() },
+    ];
+    let found = Policy::from_sources(sources)
+        .expect_err("must fail")
+        .into_vec();
+    assert_eq!(found[0].message, "let `late` is used before it is defined");
+    assert_eq!(found[0].file.as_deref(), Some("a.rules"));
+}
+
+#[test]
+fn a_requirement_may_not_read_gaps() {
+    error(
+        "requirement \"r\" {\n  when gaps.any\n  needs training \"a\"\n}",
+        "a requirement cannot read `gaps.any`",
+        Some("gaps are computed from the requirements; test the case's fields instead"),
+        "gaps.any",
+    );
+}
+
+#[test]
+fn a_requirement_may_not_read_gaps_through_a_let() {
+    let found = errors("let lacking = gaps.count > 1\nrequirement \"r\" {\n  when lacking\n  needs training \"a\"\n}");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(
+        found[0].message,
+        "a requirement cannot read `gaps.*` through let `lacking`"
+    );
+    assert_eq!(found[0].span_text, "lacking");
+    assert_eq!(found[0].line, 3);
+    assert_eq!(found[0].notes[0].line, 1);
+}
+
+#[test]
+fn a_let_may_not_be_named_like_a_field() {
+    error(
+        "let text = subject contains \"x\"",
+        "let `text` is named like the field `text`",
+        Some("choose another name, so that the field stays readable"),
+        "text",
+    );
+}
+
+#[test]
+fn a_duplicate_let_is_an_error() {
+    let found =
+        errors("let a = gaps.any\nlet a = gaps.any\nrule \"r\" {\n  when a\n  then partner\n}");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].message, "duplicate let `a`");
+    assert_eq!(found[0].line, 2);
+}
+
+#[test]
+fn exists_on_a_field_that_is_always_present_is_an_error() {
+    error(
+        "rule \"r\" {\n  when exists product\n  then partner\n}",
+        "`product` is always present",
+        Some("`exists` applies to optional fields: `customer.name`, `attributes.NAME`, `service_health.incident`, `service_health.status`"),
+        "product",
+    );
+}
+
+#[test]
+fn a_duration_outside_within_is_a_type_error() {
+    error(
+        "rule \"r\" {\n  when affected_users > 4h\n  then partner\n}",
+        "a duration can only be used in `within`",
+        Some("compare integers without a unit"),
+        "4h",
+    );
+}
+
+#[test]
+fn a_field_alone_must_be_a_condition() {
+    error(
+        "rule \"r\" {\n  when product\n  then partner\n}",
+        "`product` is a string, not a condition",
+        Some("compare it, e.g. `product == \"…\"`"),
+        "product",
+    );
+}
+
+#[test]
+fn a_let_cannot_be_compared() {
+    error(
+        "let a = gaps.any\nrule \"r\" {\n  when a == \"x\"\n  then partner\n}",
+        "`a` is a condition and cannot be compared",
+        Some("use it alone: `a` or `not a`"),
+        "a",
+    );
+}
+
+#[test]
+fn in_on_a_set_points_to_contains_any() {
+    error(
+        "rule \"r\" {\n  when attempted in [\"x\"]\n  then partner\n}",
+        "`attempted` is a set of strings; `in` tests one value",
+        Some("use `attempted contains any [...]`"),
+        "attempted",
+    );
+}
+
+#[test]
+fn two_literals_cannot_be_compared() {
+    error(
+        "rule \"r\" {\n  when \"a\" == \"a\"\n  then partner\n}",
+        "this comparison has a literal on both sides",
+        Some("one side must be a field"),
+        "\"a\"",
+    );
+}
+
+#[test]
+fn values_apply_only_to_string_fields() {
+    error(
+        "values severity = [\"minimal\"]",
+        "`values` applies to string fields; `severity` is a severity",
+        Some("declare values for `product`, `category`, `attributes.NAME`, `service_health.status` …"),
+        "severity",
+    );
+}
+
+#[test]
+fn values_may_be_declared_once_per_path() {
+    let found = errors("values product = [\"a\"]\nvalues product = [\"b\"]");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].message, "`values` for `product` is declared twice");
+    assert_eq!((found[0].line, found[0].notes[0].line), (2, 1));
+}
+
+#[test]
+fn a_template_names_only_known_fields() {
+    error(
+        "rule \"r\" {\n  when gaps.any\n  then partner\n  because \"for {prodct}\"\n}",
+        "unknown field `prodct` in template",
+        Some("did you mean `{product}`?"),
+        "{prodct}",
+    );
+}
+
+#[test]
+fn a_template_brace_must_be_closed_or_doubled() {
+    error(
+        "rule \"r\" {\n  when gaps.any\n  then partner\n  because \"a { b\"\n}",
+        "unclosed `{` in template",
+        Some("close the placeholder with `}`, or write `{{` for a literal brace"),
+        "{ b",
+    );
+    error(
+        "rule \"r\" {\n  when gaps.any\n  then partner\n  because \"a } b\"\n}",
+        "unmatched `}` in template",
+        Some("write `}}` for a literal brace"),
+        "}",
+    );
+}
+
+#[test]
+fn a_notify_address_must_be_an_email_address() {
+    error(
+        "rule \"r\" {\n  when gaps.any\n  then escalate\n  notify \"not an address\"\n}",
+        "\"not an address\" is not a valid email address",
+        Some("write an address such as \"sev-a@escalations.example\""),
+        "\"not an address\"",
+    );
+}
+
+#[test]
+fn nesting_too_deep_is_refused_before_parsing() {
+    let deep = format!("let a = {}gaps.any{}", "(".repeat(100), ")".repeat(100));
+    let found = errors(&deep);
+    assert_eq!(found[0].message, "nested more than 64 levels deep");
+}
+
+#[test]
+fn all_errors_are_reported_together_sorted_by_file_line_and_column() {
+    let sources = vec![
+        SourceFile { name: "b.rules".to_owned(), text: "rule \"b\" {\n  when severty == \"x\" and prodct == \"y\"\n  then partner\n}".to_owned() },
+        SourceFile { name: "a.rules".to_owned(), text: "rule \"a\" {\n  when affected_users contains \"x\"\n  then partner\n}\ndefault partner because \"d\"".to_owned() },
+    ];
+    let found = Policy::from_sources(sources)
+        .expect_err("must fail")
+        .into_vec();
+    let places: Vec<(String, usize, usize)> = found
+        .iter()
+        .map(|d| (d.file.clone().unwrap_or_default(), d.line, d.column))
+        .collect();
+    assert_eq!(
+        places,
+        [
+            ("a.rules".to_owned(), 2, 8),
+            ("b.rules".to_owned(), 2, 8),
+            ("b.rules".to_owned(), 2, 27)
+        ]
+    );
+}
+
+#[test]
+fn an_unused_let_is_a_warning() {
+    let found = warnings("let spare = gaps.any");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].severity, DiagnosticSeverity::Warning);
+    assert_eq!(found[0].message, "let `spare` is never used");
+    assert_eq!(
+        found[0].help.as_deref(),
+        Some("use it in a rule or requirement, or remove it")
+    );
+    assert_eq!(found[0].span_text, "spare");
+}
+
+#[test]
+fn a_rule_shadowed_by_a_stronger_rule_with_the_same_when_is_a_warning() {
+    let found = warnings(
+        "rule \"weak\" {\n  when category == \"billing\"  and severity >= \"moderate\"\n  then partner\n}\nrule \"strong\" {\n  when (category == \"billing\") and severity >= \"moderate\"\n  then escalate\n}",
+    );
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].message, "rule \"weak\" can never decide");
+    assert_eq!(
+        found[0].help.as_deref(),
+        Some("rule \"strong\" (escalate) has the same `when` and no `unless`, so it matches whenever this one does")
+    );
+    assert_eq!(found[0].span_text, "\"weak\"");
+    assert_eq!(found[0].notes[0].line, 5);
+}
+
+#[test]
+fn a_stronger_rule_with_an_unless_does_not_shadow() {
+    let found = warnings(
+        "rule \"weak\" {\n  when category == \"billing\"\n  then partner\n}\nrule \"strong\" {\n  when category == \"billing\"\n  unless severity == \"minimal\"\n  then escalate\n}",
+    );
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn a_diagnostic_renders_as_location_source_line_caret_and_help() {
+    let found =
+        errors("let x = severty == \"critical\"\nrule \"a\" {\n  when x\n  then partner\n}");
+    let rendered = found[0].render();
+    insta::assert_snapshot!("rendered_unknown_field", rendered);
+    assert_eq!(
+        found[0].to_json(),
+        serde_json::json!({
+            "file": "p.rules", "line": 1, "column": 9, "severity": "error",
+            "message": "unknown field or let `severty`", "help": "did you mean `severity`?"
+        })
+    );
+}

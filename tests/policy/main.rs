@@ -1,0 +1,11 @@
+//! The rule language from the outside: diagnostics of every load-time check,
+//! the evaluator's semantics, the formatter over sample files, and property
+//! tests over generated policies. Grammar-rule tests live next to the
+//! grammar in `src/policy/syntax.rs` (the grammar's rule type stays private).
+
+mod diagnostics;
+mod evaluation;
+mod formatting;
+mod generate;
+mod helpers;
+mod properties;

@@ -1,0 +1,130 @@
+//! Property tests over generated policies and cases: formatting never
+//! changes meaning and is idempotent, the files' order and names never
+//! change a decision, and the parser never panics.
+
+use escalator::case::Case;
+use escalator::policy::{format_source, Outcome, Policy, SourceFile};
+use proptest::prelude::*;
+
+use crate::generate::{self, Shape};
+
+fn sources(files: &[(String, String)]) -> Vec<SourceFile> {
+    files
+        .iter()
+        .map(|(n, t)| SourceFile {
+            name: n.clone(),
+            text: t.clone(),
+        })
+        .collect()
+}
+
+fn cases(seed: u64, count: usize) -> Vec<(Case, escalator::case::Capabilities)> {
+    generate::cases(seed, count)
+        .iter()
+        .map(|value| {
+            let input = Case::from_json_with_partner(value).expect("generated cases are valid");
+            (input.case, input.partner.unwrap_or_default())
+        })
+        .collect()
+}
+
+/// An outcome without the policy hash (the text differs, the meaning must not).
+fn meaning(mut outcome: Outcome) -> Outcome {
+    outcome.policy.clear();
+    outcome
+}
+
+const SMALL: Shape = Shape {
+    rules: 12,
+    requirements: 4,
+    lets: 4,
+    noisy: true,
+    nested_lets: true,
+};
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+
+    #[test]
+    fn formatting_keeps_the_meaning_and_is_idempotent(seed in any::<u64>()) {
+        let files = generate::policy(seed, SMALL);
+        let original = Policy::from_sources(sources(&files)).expect("generated policy loads").policy;
+        let mut formatted = Vec::new();
+        for file in sources(&files) {
+            let once = format_source(&file).expect("formats");
+            let twice = format_source(&SourceFile { name: file.name.clone(), text: once.clone() }).expect("formats again");
+            prop_assert_eq!(&once, &twice);
+            formatted.push(SourceFile { name: file.name, text: once });
+        }
+        let reformatted = Policy::from_sources(formatted).expect("formatted policy loads").policy;
+        for (case, partner) in cases(seed ^ 0x5eed, 40) {
+            prop_assert_eq!(meaning(original.classify(&case, &partner)), meaning(reformatted.classify(&case, &partner)));
+        }
+    }
+
+    #[test]
+    fn the_order_of_files_never_changes_an_outcome(seed in any::<u64>(), rotate in 0usize..7) {
+        let files = generate::policy(seed, SMALL);
+        let mut shuffled = sources(&files);
+        shuffled.reverse();
+        let by = rotate % shuffled.len();
+        shuffled.rotate_left(by);
+        let a = Policy::from_sources(sources(&files)).expect("loads").policy;
+        let b = Policy::from_sources(shuffled).expect("loads").policy;
+        prop_assert_eq!(a.hash(), b.hash());
+        for (case, partner) in cases(seed, 30) {
+            prop_assert_eq!(a.classify(&case, &partner), b.classify(&case, &partner));
+        }
+    }
+
+    #[test]
+    fn renaming_files_never_changes_a_decision(seed in any::<u64>(), rotate in 1usize..6) {
+        // Lets live in one file and use only fields, so any file order is valid.
+        let shape = Shape { nested_lets: false, ..SMALL };
+        let files = generate::policy(seed, shape);
+        let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+        let renamed: Vec<(String, String)> = files
+            .iter()
+            .enumerate()
+            .map(|(i, (_, text))| (names[(i + rotate) % names.len()].clone(), text.clone()))
+            .collect();
+        let a = Policy::from_sources(sources(&files)).expect("loads").policy;
+        let b = Policy::from_sources(sources(&renamed)).expect("loads").policy;
+        let sorted = |mut v: Vec<String>| { v.sort(); v };
+        for (case, partner) in cases(seed, 30) {
+            let (x, y) = (a.classify(&case, &partner), b.classify(&case, &partner));
+            prop_assert_eq!(x.decision, y.decision);
+            prop_assert_eq!(x.within_minutes, y.within_minutes);
+            prop_assert_eq!(sorted(x.deciding_rules.clone()), sorted(y.deciding_rules.clone()));
+            prop_assert_eq!(sorted(x.notify.clone()), sorted(y.notify.clone()));
+            prop_assert_eq!(sorted(x.reasons.clone()), sorted(y.reasons.clone()));
+            prop_assert_eq!(x.gaps.count(), y.gaps.count());
+        }
+    }
+
+    #[test]
+    fn the_parser_never_panics_on_arbitrary_text(text in "\\PC{0,200}") {
+        let _ = Policy::from_sources(vec![SourceFile { name: "x.rules".to_owned(), text: text.clone() }]);
+        let _ = format_source(&SourceFile { name: "x.rules".to_owned(), text });
+    }
+
+    #[test]
+    fn the_parser_never_panics_on_mutated_policies(seed in any::<u64>(), cuts in proptest::collection::vec((any::<usize>(), "[ -~\n]{0,3}"), 1..6)) {
+        let files = generate::policy(seed, Shape { rules: 3, requirements: 1, lets: 2, noisy: true, nested_lets: true });
+        let mut text: String = files.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join("\n");
+        for (at, insert) in cuts {
+            let mut at = at % (text.len() + 1);
+            while !text.is_char_boundary(at) { at -= 1; }
+            let end = (at + insert.len()).min(text.len());
+            let end = if text.is_char_boundary(end) { end } else { at };
+            text.replace_range(at..end, &insert);
+        }
+        let result = Policy::from_sources(vec![SourceFile { name: "m.rules".to_owned(), text: text.clone() }]);
+        if let Err(diagnostics) = result {
+            for d in diagnostics.all() {
+                let _ = d.render();
+            }
+        }
+        let _ = format_source(&SourceFile { name: "m.rules".to_owned(), text });
+    }
+}
