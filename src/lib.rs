@@ -19,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod mail;
 pub mod policy;
+pub mod server;
 pub mod store;
 pub mod telemetry;
 pub mod worker;

@@ -4,6 +4,7 @@
 //! the database (cases by stage, outbox depth, overdue cases) are set from a
 //! query at scrape time, so every instance reports the same truth.
 
+use std::io::IsTerminal;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
@@ -25,7 +26,11 @@ pub fn init_logging(format: LogFormat) {
     let registry = tracing_subscriber::registry().with(filter);
     let result = match format {
         LogFormat::Text => registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(std::io::stderr().is_terminal())
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
         LogFormat::Json => registry
             .with(

@@ -1,0 +1,161 @@
+//! `escalator serve` as a library function: connect and migrate the store,
+//! load the policy (refusing to start on errors), serve the API, run the
+//! background workers, and shut everything down cleanly when told to.
+//! Tests call [`Server::start`] with a listener on port 0.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, AppState};
+use crate::config::Settings;
+use crate::policy::{LoadError, Policy};
+use crate::store::{Store, StoreError};
+use crate::telemetry::{Metrics, ResultLabel};
+use crate::worker::Nudge;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    /// The policy did not load; the text holds the rendered diagnostics.
+    #[error("the policy in {dir} does not load:\n{rendered}")]
+    Policy {
+        /// The policy directory.
+        dir: String,
+        /// The diagnostics, rendered for people.
+        rendered: String,
+    },
+    /// The listen address could not be bound or the server failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+}
+
+/// A running server: its address, and a handle to stop it.
+pub struct Server {
+    /// The address the API listens on.
+    pub address: std::net::SocketAddr,
+    /// The shared state (tests read the store and metrics through it).
+    pub state: AppState,
+    shutdown: CancellationToken,
+    tasks: JoinSet<()>,
+}
+
+impl Server {
+    /// Starts the API on `listener` and the background workers.
+    pub async fn start(settings: Settings, listener: TcpListener) -> Result<Server, ServeError> {
+        let address = listener.local_addr().map_err(|source| ServeError::Io {
+            context: "reading the listen address".to_owned(),
+            source,
+        })?;
+        let store = Store::connect(&settings.database_url).await?;
+        let metrics = Metrics::new();
+        let policy = load_policy(&settings, &metrics)?;
+        let state = AppState {
+            store,
+            policy: Arc::new(ArcSwap::from_pointee(policy)),
+            settings: Arc::new(settings),
+            metrics,
+            mail_nudge: Nudge::new(),
+            deadline_nudge: Nudge::new(),
+        };
+        let shutdown = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        spawn_workers(&state, &shutdown, &mut tasks);
+
+        let app = api::router(state.clone());
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "the HTTP server stopped with an error");
+            }
+        });
+        tracing::info!(%address, backend = state.store.backend(), policy = %state.policy.load().hash(), "escalator is serving");
+        Ok(Server {
+            address,
+            state,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// A token that stops the server when cancelled.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Waits until the server was told to stop and every task has finished:
+    /// in-flight requests are answered, workers finish their current pass.
+    pub async fn wait(mut self) {
+        while let Some(result) = self.tasks.join_next().await {
+            if let Err(error) = result {
+                tracing::error!(%error, "a server task ended abnormally");
+                self.shutdown.cancel();
+            }
+        }
+        self.state.store.close().await;
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.wait().await;
+    }
+}
+
+/// The background workers `serve` runs beside the API.
+fn spawn_workers(_state: &AppState, _shutdown: &CancellationToken, _tasks: &mut JoinSet<()>) {}
+
+/// Loads the policy directory, recording the load time and result.
+pub fn load_policy(settings: &Settings, metrics: &Metrics) -> Result<Policy, ServeError> {
+    let started = Instant::now();
+    match Policy::load_dir(&settings.rules_dir) {
+        Ok(loaded) => {
+            for warning in &loaded.warnings {
+                tracing::warn!(warning = %warning.render(), "policy warning");
+            }
+            metrics
+                .policy_load_seconds
+                .set(started.elapsed().as_secs_f64());
+            metrics
+                .policy_loads
+                .get_or_create(&ResultLabel {
+                    result: "ok".to_owned(),
+                })
+                .inc();
+            Ok(loaded.policy)
+        }
+        Err(error) => {
+            metrics
+                .policy_loads
+                .get_or_create(&ResultLabel {
+                    result: "error".to_owned(),
+                })
+                .inc();
+            let rendered = match error {
+                LoadError::Diagnostics(diagnostics) => diagnostics.render(),
+                LoadError::Io { path, source } => {
+                    format!("cannot read {}: {source}", path.display())
+                }
+            };
+            Err(ServeError::Policy {
+                dir: settings.rules_dir.display().to_string(),
+                rendered,
+            })
+        }
+    }
+}
