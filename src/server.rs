@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
 use crate::config::Settings;
-use crate::policy::{LoadError, Policy};
+use crate::policy::{LoadError, Loaded, Policy};
 use crate::store::{Store, StoreError};
 use crate::telemetry::{Metrics, ResultLabel};
 use crate::worker::Nudge;
@@ -120,32 +120,17 @@ impl Server {
 /// The background workers `serve` runs beside the API.
 fn spawn_workers(_state: &AppState, _shutdown: &CancellationToken, _tasks: &mut JoinSet<()>) {}
 
-/// Loads the policy directory, recording the load time and result.
+/// Loads the policy directory, recording the load time and result; errors
+/// are rendered for people (start-up refuses to serve without a policy).
 pub fn load_policy(settings: &Settings, metrics: &Metrics) -> Result<Policy, ServeError> {
-    let started = Instant::now();
-    match Policy::load_dir(&settings.rules_dir) {
+    match read_policy(settings, metrics) {
         Ok(loaded) => {
             for warning in &loaded.warnings {
                 tracing::warn!(warning = %warning.render(), "policy warning");
             }
-            metrics
-                .policy_load_seconds
-                .set(started.elapsed().as_secs_f64());
-            metrics
-                .policy_loads
-                .get_or_create(&ResultLabel {
-                    result: "ok".to_owned(),
-                })
-                .inc();
             Ok(loaded.policy)
         }
         Err(error) => {
-            metrics
-                .policy_loads
-                .get_or_create(&ResultLabel {
-                    result: "error".to_owned(),
-                })
-                .inc();
             let rendered = match error {
                 LoadError::Diagnostics(diagnostics) => diagnostics.render(),
                 LoadError::Io { path, source } => {
@@ -158,4 +143,26 @@ pub fn load_policy(settings: &Settings, metrics: &Metrics) -> Result<Policy, Ser
             })
         }
     }
+}
+
+/// Loads the policy directory with its warnings, recording the load time
+/// and result; the errors stay data (the reload route answers them as JSON).
+pub fn read_policy(settings: &Settings, metrics: &Metrics) -> Result<Loaded, LoadError> {
+    let started = Instant::now();
+    let result = Policy::load_dir(&settings.rules_dir);
+    let label = if result.is_ok() {
+        metrics
+            .policy_load_seconds
+            .set(started.elapsed().as_secs_f64());
+        "ok"
+    } else {
+        "error"
+    };
+    metrics
+        .policy_loads
+        .get_or_create(&ResultLabel {
+            result: label.to_owned(),
+        })
+        .inc();
+    result
 }
