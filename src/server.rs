@@ -52,14 +52,45 @@ pub struct Server {
     tasks: JoinSet<()>,
 }
 
+/// How the server runs, beyond the settings (benchmarks compare these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// Most intakes written in one SQLite transaction (group commit); `1`
+    /// writes each intake in its own transaction, as the CLI does.
+    pub intake_batch: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            intake_batch: DEFAULT_INTAKE_BATCH,
+        }
+    }
+}
+
+/// Default [`ServeOptions::intake_batch`].
+pub const DEFAULT_INTAKE_BATCH: usize = 256;
+
 impl Server {
     /// Starts the API on `listener` and the background workers.
     pub async fn start(settings: Settings, listener: TcpListener) -> Result<Server, ServeError> {
+        Self::start_with(settings, listener, ServeOptions::default()).await
+    }
+
+    /// [`Server::start`] with explicit options.
+    pub async fn start_with(
+        settings: Settings,
+        listener: TcpListener,
+        options: ServeOptions,
+    ) -> Result<Server, ServeError> {
         let address = listener.local_addr().map_err(|source| ServeError::Io {
             context: "reading the listen address".to_owned(),
             source,
         })?;
-        let store = Store::connect(&settings.database_url).await?;
+        let mut store = Store::connect(&settings.database_url).await?;
+        if options.intake_batch > 1 {
+            store = store.with_group_commit(options.intake_batch);
+        }
         let metrics = Metrics::new();
         let policy = load_policy(&settings, &metrics)?;
         let state = AppState {
@@ -84,7 +115,13 @@ impl Server {
                 tracing::error!(%error, "the HTTP server stopped with an error");
             }
         });
-        tracing::info!(%address, backend = state.store.backend(), policy = %state.policy.load().hash(), "escalator is serving");
+        tracing::info!(
+            %address,
+            backend = state.store.backend(),
+            group_commit = state.store.groups_commits(),
+            policy = %state.policy.load().hash(),
+            "escalator is serving"
+        );
         Ok(Server {
             address,
             state,

@@ -189,7 +189,9 @@ pub async fn list_cases(
     let page = state.store.list_cases(&query).await?;
     let now = Utc::now();
     let items: Vec<Value> = page.items.iter().map(|case| case.to_json(now)).collect();
-    Ok(Json(json!({"items": items, "next_cursor": page.next_cursor})))
+    Ok(Json(
+        json!({"items": items, "next_cursor": page.next_cursor}),
+    ))
 }
 
 /// A transition body, parsed strictly.
@@ -208,7 +210,8 @@ fn parse_transition(body: &Value) -> Result<TransitionBody, ApiError> {
     let Value::Object(map) = body else {
         return Err(invalid(
             "(body)",
-            "must be an object `{\"to\", \"version\", \"reason\"?, \"vianet_case_id\"?}`".to_owned(),
+            "must be an object `{\"to\", \"version\", \"reason\"?, \"vianet_case_id\"?}`"
+                .to_owned(),
         ));
     };
     if let Some(unknown) = map
@@ -220,22 +223,52 @@ fn parse_transition(body: &Value) -> Result<TransitionBody, ApiError> {
         });
     }
     let to = match map.get("to") {
-        Some(Value::String(text)) => text.parse::<Target>().map_err(|message| invalid("to", message))?,
-        Some(other) => return Err(invalid("to", format!("must be a string, found {}", kind(other)))),
-        None => return Err(invalid("to", "is required: the stage to move to, or `reopened`".to_owned())),
+        Some(Value::String(text)) => text
+            .parse::<Target>()
+            .map_err(|message| invalid("to", message))?,
+        Some(other) => {
+            return Err(invalid(
+                "to",
+                format!("must be a string, found {}", kind(other)),
+            ))
+        }
+        None => {
+            return Err(invalid(
+                "to",
+                "is required: the stage to move to, or `reopened`".to_owned(),
+            ))
+        }
     };
     let version = match map.get("version") {
         Some(Value::Number(number)) => match number.as_i64() {
             Some(version) if version >= 1 => version,
-            _ => return Err(invalid("version", format!("must be a whole number of at least 1, not {number}"))),
+            _ => {
+                return Err(invalid(
+                    "version",
+                    format!("must be a whole number of at least 1, not {number}"),
+                ))
+            }
         },
-        Some(other) => return Err(invalid("version", format!("must be a number, found {}", kind(other)))),
-        None => return Err(invalid("version", "is required: the case's current version".to_owned())),
+        Some(other) => {
+            return Err(invalid(
+                "version",
+                format!("must be a number, found {}", kind(other)),
+            ))
+        }
+        None => {
+            return Err(invalid(
+                "version",
+                "is required: the case's current version".to_owned(),
+            ))
+        }
     };
     let text = |field: &str| match map.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.clone())),
-        Some(other) => Err(invalid(field, format!("must be a string, found {}", kind(other)))),
+        Some(other) => Err(invalid(
+            field,
+            format!("must be a string, found {}", kind(other)),
+        )),
     };
     Ok(TransitionBody {
         to,
@@ -297,10 +330,7 @@ pub async fn move_case(
                 })
             })?;
             let partner = state.store.partner(&current.partner_id).await?;
-            let outcome = state
-                .policy
-                .load()
-                .classify(&case, &partner.capabilities);
+            let outcome = state.policy.load().classify(&case, &partner.capabilities);
             state.metrics.count_decision(outcome.decision);
             request.reclassified = Some(outcome);
         }

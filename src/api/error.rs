@@ -62,7 +62,9 @@ pub enum ApiError {
     #[error("{0}")]
     MoveRefused(String),
     /// The route exists but not for this method (405 `method_not_allowed`).
-    #[error("method `{method}` is not allowed on this route; the `Allow` header lists the allowed ones")]
+    #[error(
+        "method `{method}` is not allowed on this route; the `Allow` header lists the allowed ones"
+    )]
     MethodNotAllowed {
         /// The method the client used.
         method: String,
@@ -164,9 +166,7 @@ impl From<CaseError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::NotFound { what, id } => {
-                ApiError::NotFound(format!("no {what} `{id}`"))
-            }
+            StoreError::NotFound { what, id } => ApiError::NotFound(format!("no {what} `{id}`")),
             StoreError::VersionConflict { current } => ApiError::VersionConflict {
                 given: None,
                 current,

@@ -77,9 +77,10 @@ pub async fn reload_policy(
     caller.require(&[Role::Admin], "reload the policy")?;
     let settings = state.settings.clone();
     let metrics = state.metrics.clone();
-    let loaded = tokio::task::spawn_blocking(move || crate::server::read_policy(&settings, &metrics))
-        .await
-        .map_err(ApiError::internal)?;
+    let loaded =
+        tokio::task::spawn_blocking(move || crate::server::read_policy(&settings, &metrics))
+            .await
+            .map_err(ApiError::internal)?;
     match loaded {
         Ok(loaded) => {
             let hash = loaded.policy.hash().to_owned();
@@ -93,7 +94,10 @@ pub async fn reload_policy(
             })))
         }
         Err(LoadError::Diagnostics(diagnostics)) => {
-            tracing::warn!(errors = diagnostics.errors().count(), "policy reload refused; the running policy is kept");
+            tracing::warn!(
+                errors = diagnostics.errors().count(),
+                "policy reload refused; the running policy is kept"
+            );
             Err(ApiError::PolicyInvalid(
                 diagnostics.all().iter().map(|d| d.to_json()).collect(),
             ))
@@ -180,7 +184,10 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object))
 )]
 pub async fn openapi(Extension(document): Extension<OpenApiDocument>) -> impl IntoResponse {
-    ([(CONTENT_TYPE, "application/json")], document.0.as_ref().clone())
+    (
+        [(CONTENT_TYPE, "application/json")],
+        document.0.as_ref().clone(),
+    )
 }
 
 /// The OpenAPI document, serialised once when the router is built.

@@ -118,7 +118,10 @@ async fn write_batch(pool: &Pool, jobs: Vec<Job>) {
                 }
             }
         } else {
-            answers.push((job.reply, Err(batch_failed("an earlier intake broke the batch"))));
+            answers.push((
+                job.reply,
+                Err(batch_failed("an earlier intake broke the batch")),
+            ));
         }
     }
     // INVARIANT: no answer leaves before the commit: a client told "stored"
@@ -164,7 +167,7 @@ async fn write_one(tx: &mut Tx, job: &Job) -> Result<Result<Intake, StoreError>,
         Ok(Inserted::New(record)) => {
             release(tx).await?;
             Ok(Ok(Intake {
-                case: record,
+                case: *record,
                 created: true,
             }))
         }

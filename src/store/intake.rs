@@ -36,7 +36,7 @@ pub struct Intake {
 /// What [`insert_intake`] did inside its transaction.
 pub(super) enum Inserted {
     /// The case and everything it promises are written.
-    New(CaseRecord),
+    New(Box<CaseRecord>),
     /// The partner already has a case with this `external_id` (the unique
     /// constraint refused the insert); the caller looks it up. On
     /// PostgreSQL the transaction is aborted and must be rolled back (or
@@ -96,7 +96,7 @@ pub(super) async fn insert_intake(
         seq: 1,
     };
     apply(tx, &record, &partner, &transition, written, None, settings).await?;
-    Ok(Inserted::New(load_case(tx, &case_id).await?))
+    Ok(Inserted::New(Box::new(load_case(tx, &case_id).await?)))
 }
 
 /// The stored case with this `external_id`, read inside `tx`, compared with
@@ -157,9 +157,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Intake, StoreError> {
         if let Some(queue) = &self.intake_queue {
-            return queue
-                .submit(partner_id, case, outcome, settings, now)
-                .await;
+            return queue.submit(partner_id, case, outcome, settings, now).await;
         }
         if let Some(existing) = self.existing_intake(partner_id, case).await? {
             return Ok(existing);
@@ -169,7 +167,7 @@ impl Store {
             Inserted::New(record) => {
                 tx.commit().await.context("cannot commit the intake")?;
                 Ok(Intake {
-                    case: record,
+                    case: *record,
                     created: true,
                 })
             }

@@ -24,10 +24,10 @@ use sqlx::migrate::Migrator;
 pub use cases::{CasePage, CaseQuery, MAX_PAGE};
 pub use error::StoreError;
 pub use ids::token_hash;
+pub use intake::Intake;
 pub use outbox::QueuedEmail;
 pub use partners::{check_partner_id, IssuedToken, NewPartner, Partner, Principal};
 pub use records::{rfc3339, CaseRecord, CaseView, DeadlineView, EventRecord};
-pub use intake::Intake;
 pub use stats::Stats;
 pub use write::{DeadlineNotice, NewEvent};
 
