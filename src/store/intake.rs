@@ -12,11 +12,11 @@
 use chrono::{DateTime, Utc};
 use serde_json::Map;
 
-use super::apply::{apply, load_case, load_partner, Written};
+use super::apply::{apply, load_partner, Written};
 use super::db::{args, violated_constraint, Constraint, Tx};
 use super::error::{Context, StoreError};
 use super::ids;
-use super::records::{case_select, to_ms, CaseRecord, CaseRow};
+use super::records::{case_select, from_ms, to_ms, CaseRecord, CaseRow};
 use super::write::outcome_json;
 use super::Store;
 use crate::case::Case;
@@ -55,27 +55,47 @@ pub(super) async fn insert_intake(
     now: DateTime<Utc>,
 ) -> Result<Inserted, StoreError> {
     let partner = load_partner(tx, partner_id).await?;
-    let case_id = ids::case_id();
     let actor = Actor::Partner {
         id: partner_id.to_owned(),
     };
     let transition = Transition::intake(outcome.clone(), actor, now);
+    // Stored times have millisecond precision; the record says what a read
+    // would return.
+    let now = from_ms(to_ms(now));
+    let mut record = CaseRecord {
+        id: ids::case_id(),
+        external_id: case.external_id().as_str().to_owned(),
+        partner_id: partner_id.to_owned(),
+        stage: transition.to,
+        decision: outcome.decision,
+        outcome: outcome.clone(),
+        deadline: None,
+        version: 1,
+        vianet_case_id: None,
+        reopened: 0,
+        ever_escalated: transition.to == Stage::Escalated,
+        severity: case.severity(),
+        fingerprint: case.fingerprint(),
+        case: case.to_json(),
+        created_at: now,
+        updated_at: now,
+    };
     let inserted = tx
         .execute(
             "insert into cases (id, partner_id, external_id, fingerprint, case_json, severity, stage, decision, \
              outcome_json, version, vianet_case_id, reopened, ever_escalated, last_seq, created_at, updated_at) \
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, null, 0, $10, 1, $11, $11)",
             args![
-                &case_id,
+                &record.id,
                 partner_id,
-                case.external_id().as_str(),
-                case.fingerprint(),
-                case.to_json().to_string(),
-                case.severity().as_str(),
-                transition.to.as_str(),
-                outcome.decision.as_str(),
+                &record.external_id,
+                &record.fingerprint,
+                record.case.to_string(),
+                record.severity.as_str(),
+                record.stage.as_str(),
+                record.decision.as_str(),
                 outcome_json(outcome),
-                transition.to == Stage::Escalated,
+                record.ever_escalated,
                 to_ms(now),
             ],
         )
@@ -89,14 +109,16 @@ pub(super) async fn insert_intake(
             source: error,
         });
     }
-    let record = load_case(tx, &case_id).await?;
     let written = Written {
         kind: "intake",
         data: Map::new(),
         seq: 1,
+        new_case: true,
     };
-    apply(tx, &record, &partner, &transition, written, None, settings).await?;
-    Ok(Inserted::New(Box::new(load_case(tx, &case_id).await?)))
+    // INVARIANT: the row just inserted holds exactly `record`'s values, so
+    // the record is not read back; `apply` returns the deadline it wrote.
+    record.deadline = apply(tx, &record, &partner, &transition, written, None, settings).await?;
+    Ok(Inserted::New(Box::new(record)))
 }
 
 /// The stored case with this `external_id`, read inside `tx`, compared with

@@ -130,7 +130,12 @@ impl Store {
             Trigger::Request if transition.action == Action::Reopen => "reopen",
             Trigger::Request => "move",
         };
-        let written = Written { kind, data, seq };
+        let written = Written {
+            kind,
+            data,
+            seq,
+            new_case: false,
+        };
         apply(
             &mut tx,
             &updated,
