@@ -246,6 +246,44 @@ mod tests {
     }
 
     #[test]
+    fn store_errors_map_to_the_contract_codes() {
+        use crate::workflow::{Action, MoveError, Role, Stage, Target};
+        let code = |error: StoreError| {
+            let error = ApiError::from(error);
+            (error.status().as_u16(), error.code(), error.body())
+        };
+        let (status, name, _) = code(StoreError::NotFound {
+            what: "case",
+            id: "c_x".to_owned(),
+        });
+        assert_eq!((status, name), (404, "not_found"));
+        let (status, name, body) = code(StoreError::VersionConflict { current: 4 });
+        assert_eq!((status, name), (409, "version_conflict"));
+        assert_eq!(body["error"]["current_version"], 4);
+        let (status, name, body) = code(StoreError::MoveRefused(MoveError::ReasonRequired {
+            action: Action::Withdraw,
+        }));
+        assert_eq!((status, name), (400, "invalid_field"));
+        assert_eq!(body["error"]["field"], "reason");
+        let (status, name, body) = code(StoreError::MoveRefused(MoveError::Refused {
+            from: Stage::Escalated,
+            to: Target::Stage(Stage::Resolved),
+            role: Role::Partner,
+            allowed: vec![Target::Stage(Stage::Closed)],
+        }));
+        assert_eq!((status, name), (409, "move_refused"));
+        assert!(body["error"]["message"].as_str().unwrap().contains("`escalated`"));
+        let (status, name, body) = code(StoreError::BadCursor);
+        assert_eq!((status, name), (400, "bad_parameter"));
+        assert_eq!(body["error"]["field"], "cursor");
+        let (status, name, _) = code(StoreError::Conflict {
+            external_id: "X".to_owned(),
+            case_id: "c_x".to_owned(),
+        });
+        assert_eq!((status, name), (409, "conflict"));
+    }
+
+    #[test]
     fn internal_errors_never_leak_their_cause() {
         let error = ApiError::internal(std::io::Error::other("disk on fire at /var/secret"));
         assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
