@@ -272,7 +272,10 @@ mod tests {
             allowed: vec![Target::Stage(Stage::Closed)],
         }));
         assert_eq!((status, name), (409, "move_refused"));
-        assert!(body["error"]["message"].as_str().unwrap().contains("`escalated`"));
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`escalated`"));
         let (status, name, body) = code(StoreError::BadCursor);
         assert_eq!((status, name), (400, "bad_parameter"));
         assert_eq!(body["error"]["field"], "cursor");

@@ -15,12 +15,16 @@
 //! The writer never waits to fill a batch: batches form by themselves while
 //! the previous commit is on disk, so a lone request is written at once.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
+use super::apply::load_partner;
 use super::db::{Pool, Tx};
 use super::error::{Context, StoreError};
 use super::intake::{existing_in_tx, insert_intake, Inserted, Intake};
+use super::partners::Partner;
 use crate::case::Case;
 use crate::config::Settings;
 use crate::policy::Outcome;
@@ -108,9 +112,10 @@ async fn write_batch(pool: &Pool, jobs: Vec<Job>) {
     };
     let mut answers = Vec::with_capacity(jobs.len());
     let mut fatal = None;
+    let mut partners = HashMap::new();
     for job in jobs {
         if fatal.is_none() {
-            match write_one(&mut tx, &job).await {
+            match write_one(&mut tx, &mut partners, &job).await {
                 Ok(result) => answers.push((job.reply, result)),
                 Err(error) => {
                     fatal = Some(error.to_string());
@@ -150,13 +155,28 @@ async fn write_batch(pool: &Pool, jobs: Vec<Job>) {
 /// One intake inside the batch's transaction, fenced by a savepoint. The
 /// inner result is the request's answer; an outer error means the
 /// savepoints themselves failed and the whole batch must be rolled back.
-async fn write_one(tx: &mut Tx, job: &Job) -> Result<Result<Intake, StoreError>, StoreError> {
+/// `partners` caches the partners this batch has read.
+async fn write_one(
+    tx: &mut Tx,
+    partners: &mut HashMap<String, Partner>,
+    job: &Job,
+) -> Result<Result<Intake, StoreError>, StoreError> {
+    let partner = match partners.get(&job.partner_id) {
+        Some(partner) => partner.clone(),
+        None => match load_partner(tx, &job.partner_id).await {
+            Ok(partner) => {
+                partners.insert(job.partner_id.clone(), partner.clone());
+                partner
+            }
+            Err(error) => return Ok(Err(error)),
+        },
+    };
     tx.execute("savepoint intake", Vec::new())
         .await
         .context("cannot open the intake's savepoint")?;
     let inserted = insert_intake(
         tx,
-        &job.partner_id,
+        &partner,
         &job.case,
         &job.outcome,
         &job.settings,

@@ -16,6 +16,7 @@ use super::apply::{apply, load_partner, Written};
 use super::db::{args, violated_constraint, Constraint, Tx};
 use super::error::{Context, StoreError};
 use super::ids;
+use super::partners::Partner;
 use super::records::{case_select, from_ms, to_ms, CaseRecord, CaseRow};
 use super::write::outcome_json;
 use super::Store;
@@ -44,17 +45,17 @@ pub(super) enum Inserted {
     Taken(sqlx::Error),
 }
 
-/// Writes a new case, its `intake` event (with the outcome), its emails and
-/// its deadline inside `tx`.
+/// Writes a new case of `partner`, its `intake` event (with the outcome),
+/// its emails and its deadline inside `tx`.
 pub(super) async fn insert_intake(
     tx: &mut Tx,
-    partner_id: &str,
+    partner: &Partner,
     case: &Case,
     outcome: &Outcome,
     settings: &Settings,
     now: DateTime<Utc>,
 ) -> Result<Inserted, StoreError> {
-    let partner = load_partner(tx, partner_id).await?;
+    let partner_id = partner.id.as_str();
     let actor = Actor::Partner {
         id: partner_id.to_owned(),
     };
@@ -117,7 +118,7 @@ pub(super) async fn insert_intake(
     };
     // INVARIANT: the row just inserted holds exactly `record`'s values, so
     // the record is not read back; `apply` returns the deadline it wrote.
-    record.deadline = apply(tx, &record, &partner, &transition, written, None, settings).await?;
+    record.deadline = apply(tx, &record, partner, &transition, written, None, settings).await?;
     Ok(Inserted::New(Box::new(record)))
 }
 
@@ -185,7 +186,8 @@ impl Store {
             return Ok(existing);
         }
         let mut tx = self.pool.begin().await.context("cannot begin the intake")?;
-        match insert_intake(&mut tx, partner_id, case, outcome, settings, now).await? {
+        let partner = load_partner(&mut tx, partner_id).await?;
+        match insert_intake(&mut tx, &partner, case, outcome, settings, now).await? {
             Inserted::New(record) => {
                 tx.commit().await.context("cannot commit the intake")?;
                 Ok(Intake {

@@ -131,6 +131,9 @@ struct TokenRow {
     role: String,
     partner_id: Option<String>,
     name: String,
+    training: Option<String>,
+    documentation: Option<String>,
+    tooling: Option<String>,
 }
 
 /// Checks a partner id: `[a-z0-9_-]`, 1 to 64 characters.
@@ -353,13 +356,17 @@ impl Store {
         Ok(token)
     }
 
-    /// Who `token` speaks for, or `None` for an unknown token.
+    /// Who `token` speaks for, or `None` for an unknown token. One query
+    /// reads the token and, for a partner token, the partner's capabilities
+    /// (every API request asks this).
     pub async fn actor_for_token(&self, token: &str) -> Result<Option<Principal>, StoreError> {
         let hash = ids::token_hash(token);
         let row: Option<TokenRow> = self
             .pool
             .fetch_optional(
-                "select id, token_hash, role, partner_id, name from tokens where token_hash = $1",
+                "select t.id, t.token_hash, t.role, t.partner_id, t.name, \
+                 p.training, p.documentation, p.tooling \
+                 from tokens t left join partners p on p.id = t.partner_id where t.token_hash = $1",
                 args![&hash],
             )
             .await
@@ -371,11 +378,29 @@ impl Store {
         }
         let principal = match (row.role.as_str(), row.partner_id) {
             ("partner", Some(partner_id)) => {
-                let partner = self.partner(&partner_id).await?;
+                let list = |what: &'static str,
+                            text: Option<&str>|
+                 -> Result<BTreeSet<String>, StoreError> {
+                    let text = text.ok_or_else(|| StoreError::NotFound {
+                        what: "partner",
+                        id: partner_id.clone(),
+                    })?;
+                    serde_json::from_str(text).map_err(|error| StoreError::Corrupt {
+                        what,
+                        case_id: format!("(partner {partner_id})"),
+                        message: error.to_string(),
+                    })
+                };
+                let capabilities = Capabilities {
+                    id: partner_id.clone(),
+                    training: list("partner training", row.training.as_deref())?,
+                    documentation: list("partner documentation", row.documentation.as_deref())?,
+                    tooling: list("partner tooling", row.tooling.as_deref())?,
+                };
                 Principal {
                     actor: Actor::Partner { id: partner_id },
                     token_id: row.id,
-                    capabilities: Some(partner.capabilities),
+                    capabilities: Some(capabilities),
                 }
             }
             ("vianet", _) => Principal {
