@@ -463,7 +463,7 @@ impl Builder {
         let Some(allowed) = self.declared.get(field) else {
             return Ok(());
         };
-        if allowed.iter().any(|v| *v == s.value) {
+        if allowed.contains(&s.value) {
             return Ok(());
         }
         let help = match suggest(&s.value, allowed.iter().map(String::as_str)) {

@@ -337,7 +337,7 @@ impl Lower {
             Rule::values_decl => self.values_decl(pair).map(Statement::Values),
             Rule::let_decl => self.let_decl(pair).map(Statement::Let),
             Rule::requirement => self.requirement(pair).map(Statement::Requirement),
-            Rule::rule_decl => self.rule(pair).map(Statement::Rule),
+            Rule::rule_decl => self.rule(pair).map(|r| Statement::Rule(Box::new(r))),
             Rule::default_decl => self.default_decl(pair).map(Statement::Default),
             _ => Err(malformed(self.span(&pair))),
         }
