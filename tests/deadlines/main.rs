@@ -3,6 +3,7 @@
 //! and two real `escalator serve` processes sharing one PostgreSQL database.
 #![expect(
     clippy::unwrap_used,
+    clippy::expect_used,
     clippy::panic,
     reason = "test code: a failed step is a failed test, reported with its value"
 )]
@@ -18,4 +19,5 @@ mod helpers;
 mod instances;
 mod lifecycle;
 mod reminders;
+mod serve;
 mod takeover;
