@@ -3,7 +3,6 @@
 //! and two real `escalator serve` processes sharing one PostgreSQL database.
 #![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
     clippy::panic,
     reason = "test code: a failed step is a failed test, reported with its value"
 )]
