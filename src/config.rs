@@ -767,6 +767,29 @@ mod tests {
     }
 
     #[test]
+    fn the_deadline_lease_and_worker_sleep_are_spans_longer_than_zero() {
+        let serve = ServeArgs {
+            deadline_lease: Some("5s".to_owned()),
+            worker_max_sleep: Some("200ms".to_owned()),
+            ..ServeArgs::default()
+        };
+        let settings = Settings::resolve(&SettingsArgs::default(), &serve).unwrap();
+        assert_eq!(settings.deadlines.lease, Duration::from_secs(5));
+        assert_eq!(settings.deadlines.max_sleep, Duration::from_millis(200));
+        let zero = ServeArgs {
+            deadline_lease: Some("0s".to_owned()),
+            ..ServeArgs::default()
+        };
+        let error = Settings::resolve(&SettingsArgs::default(), &zero)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("deadline_lease") && error.contains("longer than zero"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn unknown_keys_in_the_file_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("escalator.toml");

@@ -126,13 +126,16 @@ fn notice(
         return Step::Reschedule(None);
     }
     let sent = deadline.reminders + 1;
-    let next_action_at = (sent < settings.max_reminders && deadline.span_ms > 0).then(|| {
+    let next_action_at = if sent < settings.max_reminders && deadline.span_ms > 0 {
         // The k-th reminder is due `k - 1` spans after the deadline; one
         // missed while no worker ran moves to the next whole span after now.
         let spans_passed = (now - due).num_milliseconds() / deadline.span_ms + 1;
         let slot = i64::from(sent).max(spans_passed);
-        due + Duration::milliseconds(deadline.span_ms.saturating_mul(slot))
-    });
+        Duration::try_milliseconds(deadline.span_ms.saturating_mul(slot))
+            .and_then(|after| due.checked_add_signed(after))
+    } else {
+        None
+    };
     Step::Notice {
         email: EmailEvent::DeadlineOverdue,
         deadline: DeadlineState {

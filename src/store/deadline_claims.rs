@@ -142,8 +142,10 @@ impl Store {
         lease: std::time::Duration,
         limit: u32,
     ) -> Result<Vec<ClaimedDeadline>, StoreError> {
-        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
-        let lease_until = now + Duration::milliseconds(lease_ms);
+        let lease_until = Duration::from_std(lease)
+            .ok()
+            .and_then(|lease| now.checked_add_signed(lease))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         let sql = match self.pool {
             Pool::Sqlite(_) => CLAIM_SQLITE,
             Pool::Postgres(_) => CLAIM_POSTGRES,
