@@ -9,9 +9,11 @@
 mod apply;
 mod cases;
 mod db;
+mod deadline_claims;
 mod error;
 mod ids;
 mod outbox;
+mod overdue;
 mod partners;
 mod records;
 mod write;
@@ -19,6 +21,7 @@ mod write;
 use sqlx::migrate::Migrator;
 
 pub use cases::{CasePage, CaseQuery, MAX_PAGE};
+pub use deadline_claims::ClaimedDeadline;
 pub use error::StoreError;
 pub use ids::token_hash;
 pub use outbox::QueuedEmail;
