@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{self, AppState};
 use crate::config::Settings;
 use crate::deadlines::{self, DeadlineWorker};
-use crate::policy::{LoadError, Policy};
+use crate::policy::{LoadError, Loaded, Policy};
 use crate::store::{Store, StoreError};
 use crate::telemetry::{Metrics, ResultLabel};
 use crate::worker::{self, Nudge, Pacing};
@@ -53,14 +53,45 @@ pub struct Server {
     tasks: JoinSet<()>,
 }
 
+/// How the server runs, beyond the settings (benchmarks compare these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// Most intakes written in one SQLite transaction (group commit); `1`
+    /// writes each intake in its own transaction, as the CLI does.
+    pub intake_batch: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            intake_batch: DEFAULT_INTAKE_BATCH,
+        }
+    }
+}
+
+/// Default [`ServeOptions::intake_batch`].
+pub const DEFAULT_INTAKE_BATCH: usize = 256;
+
 impl Server {
     /// Starts the API on `listener` and the background workers.
     pub async fn start(settings: Settings, listener: TcpListener) -> Result<Server, ServeError> {
+        Self::start_with(settings, listener, ServeOptions::default()).await
+    }
+
+    /// [`Server::start`] with explicit options.
+    pub async fn start_with(
+        settings: Settings,
+        listener: TcpListener,
+        options: ServeOptions,
+    ) -> Result<Server, ServeError> {
         let address = listener.local_addr().map_err(|source| ServeError::Io {
             context: "reading the listen address".to_owned(),
             source,
         })?;
-        let store = Store::connect(&settings.database_url).await?;
+        let mut store = Store::connect(&settings.database_url).await?;
+        if options.intake_batch > 1 {
+            store = store.with_group_commit(options.intake_batch);
+        }
         let metrics = Metrics::new();
         let policy = load_policy(&settings, &metrics)?;
         let state = AppState {
@@ -85,7 +116,13 @@ impl Server {
                 tracing::error!(%error, "the HTTP server stopped with an error");
             }
         });
-        tracing::info!(%address, backend = state.store.backend(), policy = %state.policy.load().hash(), "escalator is serving");
+        tracing::info!(
+            %address,
+            backend = state.store.backend(),
+            group_commit = state.store.groups_commits(),
+            policy = %state.policy.load().hash(),
+            "escalator is serving"
+        );
         Ok(Server {
             address,
             state,
@@ -144,32 +181,17 @@ fn spawn_workers(state: &AppState, shutdown: &CancellationToken, tasks: &mut Joi
     ));
 }
 
-/// Loads the policy directory, recording the load time and result.
+/// Loads the policy directory, recording the load time and result; errors
+/// are rendered for people (start-up refuses to serve without a policy).
 pub fn load_policy(settings: &Settings, metrics: &Metrics) -> Result<Policy, ServeError> {
-    let started = Instant::now();
-    match Policy::load_dir(&settings.rules_dir) {
+    match read_policy(settings, metrics) {
         Ok(loaded) => {
             for warning in &loaded.warnings {
                 tracing::warn!(warning = %warning.render(), "policy warning");
             }
-            metrics
-                .policy_load_seconds
-                .set(started.elapsed().as_secs_f64());
-            metrics
-                .policy_loads
-                .get_or_create(&ResultLabel {
-                    result: "ok".to_owned(),
-                })
-                .inc();
             Ok(loaded.policy)
         }
         Err(error) => {
-            metrics
-                .policy_loads
-                .get_or_create(&ResultLabel {
-                    result: "error".to_owned(),
-                })
-                .inc();
             let rendered = match error {
                 LoadError::Diagnostics(diagnostics) => diagnostics.render(),
                 LoadError::Io { path, source } => {
@@ -182,4 +204,26 @@ pub fn load_policy(settings: &Settings, metrics: &Metrics) -> Result<Policy, Ser
             })
         }
     }
+}
+
+/// Loads the policy directory with its warnings, recording the load time
+/// and result; the errors stay data (the reload route answers them as JSON).
+pub fn read_policy(settings: &Settings, metrics: &Metrics) -> Result<Loaded, LoadError> {
+    let started = Instant::now();
+    let result = Policy::load_dir(&settings.rules_dir);
+    let label = if result.is_ok() {
+        metrics
+            .policy_load_seconds
+            .set(started.elapsed().as_secs_f64());
+        "ok"
+    } else {
+        "error"
+    };
+    metrics
+        .policy_loads
+        .get_or_create(&ResultLabel {
+            result: label.to_owned(),
+        })
+        .inc();
+    result
 }

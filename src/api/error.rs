@@ -8,6 +8,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use crate::case::{CaseError, CaseErrorKind};
+use crate::store::StoreError;
 
 /// Why a request failed, as the client sees it.
 #[derive(Debug, thiserror::Error)]
@@ -50,16 +51,24 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
     /// The `version` is not the case's current one (409 `version_conflict`).
-    #[error("version {given} is not the case's current version {current}; read the case again and retry")]
+    #[error("{}the case is at version {current}; read the case again and retry", .given.map(|given| format!("version {given} is not current: ")).unwrap_or_default())]
     VersionConflict {
-        /// The version the client sent.
-        given: i64,
+        /// The version the client sent, when known.
+        given: Option<i64>,
         /// The case's current version.
         current: i64,
     },
     /// The stage table refuses the move for this actor (409 `move_refused`).
     #[error("{0}")]
     MoveRefused(String),
+    /// The route exists but not for this method (405 `method_not_allowed`).
+    #[error(
+        "method `{method}` is not allowed on this route; the `Allow` header lists the allowed ones"
+    )]
+    MethodNotAllowed {
+        /// The method the client used.
+        method: String,
+    },
     /// A body over the limit (413).
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge {
@@ -91,6 +100,7 @@ impl ApiError {
             ApiError::Conflict(_) | ApiError::VersionConflict { .. } | ApiError::MoveRefused(_) => {
                 StatusCode::CONFLICT
             }
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::PolicyInvalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -111,6 +121,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::VersionConflict { .. } => "version_conflict",
             ApiError::MoveRefused(_) => "move_refused",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::PolicyInvalid(_) => "policy_invalid",
             ApiError::Unavailable(_) => "unavailable",
@@ -151,6 +162,47 @@ impl From<CaseError> for ApiError {
     }
 }
 
+/// The one place store errors become HTTP errors.
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound { what, id } => ApiError::NotFound(format!("no {what} `{id}`")),
+            StoreError::VersionConflict { current } => ApiError::VersionConflict {
+                given: None,
+                current,
+            },
+            StoreError::MoveRefused(refusal) => match refusal.field() {
+                Some(field) => ApiError::InvalidField {
+                    field: field.to_owned(),
+                    message: strip_field(&refusal.to_string(), field),
+                },
+                None => ApiError::MoveRefused(refusal.to_string()),
+            },
+            error @ StoreError::Conflict { .. } => ApiError::Conflict(error.to_string()),
+            StoreError::BadCursor => ApiError::BadParameter {
+                parameter: "cursor".to_owned(),
+                message: "not a cursor this server issued; start again without one".to_owned(),
+            },
+            StoreError::Invalid { field, message } => ApiError::InvalidField {
+                field: field.to_owned(),
+                message,
+            },
+            error @ (StoreError::PartnerExists { .. }
+            | StoreError::Database { .. }
+            | StoreError::Migrate { .. }
+            | StoreError::Corrupt { .. }) => ApiError::internal(error),
+        }
+    }
+}
+
+/// A workflow message starts with "`field`: "; the API error adds the field itself.
+fn strip_field(message: &str, field: &str) -> String {
+    message
+        .strip_prefix(&format!("`{field}`: "))
+        .unwrap_or(message)
+        .to_owned()
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Internal(source) = &self {
@@ -163,7 +215,14 @@ impl IntoResponse for ApiError {
             }
             tracing::error!(error = %chain, "request failed");
         }
-        (self.status(), Json(self.body())).into_response()
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if matches!(self, ApiError::Unauthorized) {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }
 
@@ -184,6 +243,47 @@ mod tests {
         assert_eq!(body["error"]["code"], "invalid_field");
         assert_eq!(body["error"]["field"], "customer.tenant");
         assert_eq!(body["error"]["message"], "`customer.tenant`: is required");
+    }
+
+    #[test]
+    fn store_errors_map_to_the_contract_codes() {
+        use crate::workflow::{Action, MoveError, Role, Stage, Target};
+        let code = |error: StoreError| {
+            let error = ApiError::from(error);
+            (error.status().as_u16(), error.code(), error.body())
+        };
+        let (status, name, _) = code(StoreError::NotFound {
+            what: "case",
+            id: "c_x".to_owned(),
+        });
+        assert_eq!((status, name), (404, "not_found"));
+        let (status, name, body) = code(StoreError::VersionConflict { current: 4 });
+        assert_eq!((status, name), (409, "version_conflict"));
+        assert_eq!(body["error"]["current_version"], 4);
+        let (status, name, body) = code(StoreError::MoveRefused(MoveError::ReasonRequired {
+            action: Action::Withdraw,
+        }));
+        assert_eq!((status, name), (400, "invalid_field"));
+        assert_eq!(body["error"]["field"], "reason");
+        let (status, name, body) = code(StoreError::MoveRefused(MoveError::Refused {
+            from: Stage::Escalated,
+            to: Target::Stage(Stage::Resolved),
+            role: Role::Partner,
+            allowed: vec![Target::Stage(Stage::Closed)],
+        }));
+        assert_eq!((status, name), (409, "move_refused"));
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`escalated`"));
+        let (status, name, body) = code(StoreError::BadCursor);
+        assert_eq!((status, name), (400, "bad_parameter"));
+        assert_eq!(body["error"]["field"], "cursor");
+        let (status, name, _) = code(StoreError::Conflict {
+            external_id: "X".to_owned(),
+            case_id: "c_x".to_owned(),
+        });
+        assert_eq!((status, name), (409, "conflict"));
     }
 
     #[test]

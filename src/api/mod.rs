@@ -1,30 +1,107 @@
 //! The HTTP face of escalator (axum): routes, the auth extractor, and the
 //! mapping of every failure to a status code and an error body.
+//!
+//! Routes and their OpenAPI description come from one declaration
+//! (`utoipa_axum`'s `routes!`), so `/openapi.json` lists exactly the routes
+//! the router serves. Every failure, including axum's own (unknown route,
+//! wrong method, oversized body), answers `{"error": {...}}`.
 
+mod auth;
+mod cases;
 pub mod error;
 pub mod json;
+mod middleware;
+mod ops;
+mod schemas;
 mod state;
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::get;
-use axum::Router;
+use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Uri};
+use axum::{Extension, Router};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use auth::Caller;
 pub use error::ApiError;
 pub use state::AppState;
 
+use json::BODY_LIMIT;
+use ops::OpenApiDocument;
+
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
+    let (routes, document) = declared_routes().split_for_parts();
+    let document = serde_json::to_string(&document).unwrap_or_else(|_| "{}".to_owned());
+    routes
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(Extension(OpenApiDocument(Arc::new(document))))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::observe,
+        ))
         .with_state(state)
 }
 
-/// 200 when the database answers, 503 when it does not.
-async fn healthz(State(state): State<AppState>) -> StatusCode {
-    if state.store.ping().await {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
+/// The OpenAPI 3 document of every route and schema, as `/openapi.json` serves it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    declared_routes().into_openapi()
+}
+
+fn declared_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(cases::submit_case, cases::list_cases))
+        .routes(routes!(cases::get_case))
+        .routes(routes!(cases::move_case))
+        .routes(routes!(cases::case_events))
+        .routes(routes!(ops::classify))
+        .routes(routes!(ops::reload_policy))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(ops::openapi))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "escalator",
+        description = "Decides who owns a customer's support case and carries the case to the end. \
+            Every `/v1` route needs `Authorization: Bearer TOKEN`; errors are \
+            `{\"error\": {\"code\", \"message\", \"field\"?}}`."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "cases", description = "Submit, read, list and move cases"),
+        (name = "policy", description = "Dry-run classification and policy reload"),
+        (name = "operations", description = "Health, metrics and this document"),
+    )
+)]
+struct ApiDoc;
+
+/// Declares the `bearer` security scheme the `/v1` routes use.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+async fn unknown_route(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no route `{}`", uri.path()))
+}
+
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
     }
 }

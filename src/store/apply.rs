@@ -21,10 +21,14 @@ pub(super) struct Written {
     pub kind: &'static str,
     pub data: Map<String, Value>,
     pub seq: i64,
+    /// The case was inserted in this transaction: it has no email and no
+    /// deadline yet, so there is nothing to read or clear first.
+    pub new_case: bool,
 }
 
 /// Writes what a transition promises: its event, its emails and its deadline.
-/// `record` is the case after the stage was written.
+/// `record` is the case after the stage was written. Returns the deadline
+/// the case carries afterwards.
 pub(super) async fn apply(
     tx: &mut Tx,
     record: &CaseRecord,
@@ -33,11 +37,12 @@ pub(super) async fn apply(
     written: Written,
     previous_deadline: Option<&DeadlineState>,
     settings: &Settings,
-) -> Result<(), StoreError> {
+) -> Result<Option<DeadlineState>, StoreError> {
     let Written {
         kind,
         mut data,
         seq,
+        new_case,
     } = written;
     if let Some(outcome) = &transition.classification {
         data.insert(
@@ -63,7 +68,11 @@ pub(super) async fn apply(
         &data,
     )
     .await?;
-    let root = thread_root(tx, &record.id).await?;
+    let root = if new_case {
+        None
+    } else {
+        thread_root(tx, &record.id).await?
+    };
     let context = EffectContext {
         case_id: &record.id,
         event_seq: seq,
@@ -90,7 +99,12 @@ pub(super) async fn apply(
         )
         .await?;
     }
-    replace_deadline(tx, &record.id, effects.deadline.as_ref()).await
+    if new_case {
+        insert_deadline(tx, &record.id, effects.deadline.as_ref()).await?;
+    } else {
+        replace_deadline(tx, &record.id, effects.deadline.as_ref()).await?;
+    }
+    Ok(effects.deadline)
 }
 
 pub(super) async fn load_case(tx: &mut Tx, case_id: &str) -> Result<CaseRecord, StoreError> {
@@ -279,6 +293,15 @@ pub(super) async fn replace_deadline(
     tx.execute("delete from deadlines where case_id = $1", args![case_id])
         .await
         .context("cannot clear the case's deadline")?;
+    insert_deadline(tx, case_id, deadline).await
+}
+
+/// Writes the case's deadline row (nothing for `None`); the case has none yet.
+async fn insert_deadline(
+    tx: &mut Tx,
+    case_id: &str,
+    deadline: Option<&DeadlineState>,
+) -> Result<(), StoreError> {
     let Some(deadline) = deadline else {
         return Ok(());
     };

@@ -7,15 +7,18 @@
 //! only code that changes a case's stage.
 
 mod apply;
+mod batch;
 mod cases;
 mod db;
 mod deadline_claims;
 mod error;
 mod ids;
+mod intake;
 mod outbox;
 mod overdue;
 mod partners;
 mod records;
+mod stats;
 mod write;
 
 use sqlx::migrate::Migrator;
@@ -24,12 +27,15 @@ pub use cases::{CasePage, CaseQuery, MAX_PAGE};
 pub use deadline_claims::ClaimedDeadline;
 pub use error::StoreError;
 pub use ids::token_hash;
+pub use intake::Intake;
 pub use outbox::QueuedEmail;
 pub use partners::{check_partner_id, IssuedToken, NewPartner, Partner, Principal};
 pub use records::{rfc3339, CaseRecord, CaseView, DeadlineView, EventRecord};
-pub use write::{DeadlineNotice, Intake, NewEvent};
+pub use stats::Stats;
+pub use write::{DeadlineNotice, NewEvent};
 
 use crate::workflow::Actor;
+use batch::IntakeQueue;
 use db::Pool;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -71,6 +77,8 @@ impl Scope {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
+    /// Set by [`Store::with_group_commit`]: intakes go through the batch writer.
+    intake_queue: Option<IntakeQueue>,
 }
 
 impl Store {
@@ -84,7 +92,10 @@ impl Store {
                 context: "cannot open the database",
                 source,
             })?;
-        let store = Store { pool };
+        let store = Store {
+            pool,
+            intake_queue: None,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -99,6 +110,28 @@ impl Store {
             context: "cannot apply database migrations".to_owned(),
             source,
         })
+    }
+
+    /// The same store with group commit for intake (see `batch.rs`):
+    /// concurrent [`Store::intake`] calls share one transaction of up to
+    /// `max_batch` intakes. SQLite only, where every commit costs an fsync
+    /// and writers are serialised anyway; on PostgreSQL the store is returned
+    /// unchanged (concurrent commits already proceed in parallel there and
+    /// the server groups their WAL flushes). Must be called inside a Tokio
+    /// runtime: it starts the writer task.
+    pub fn with_group_commit(self, max_batch: usize) -> Store {
+        match &self.pool {
+            Pool::Sqlite(_) => Store {
+                intake_queue: Some(IntakeQueue::start(self.pool.clone(), max_batch)),
+                pool: self.pool,
+            },
+            Pool::Postgres(_) => self,
+        }
+    }
+
+    /// Whether intakes go through the group-commit writer.
+    pub fn groups_commits(&self) -> bool {
+        self.intake_queue.is_some()
     }
 
     /// `sqlite` or `postgres`.

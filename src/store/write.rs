@@ -1,7 +1,8 @@
-//! Every write that touches a case: intake, the one stage-change function,
-//! deadline notices and plain events. Each is one transaction that writes
-//! the case, its event, the outbox rows and the deadline together, so an
-//! email or a deadline is never promised without the change that caused it.
+//! Every write that changes an existing case: the one stage-change function,
+//! deadline notices and plain events (intake is in `intake.rs`). Each is one
+//! transaction that writes the case, its event, the outbox rows and the
+//! deadline together, so an email or a deadline is never promised without
+//! the change that caused it.
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -10,27 +11,16 @@ use super::apply::{
     apply, insert_event, insert_outbox, last_seq, load_case, load_partner, next_seq,
     replace_deadline, thread_root, Written,
 };
-use super::db::{args, violated_constraint, Constraint, Tx};
+use super::db::{args, Tx};
 use super::error::{Context, StoreError};
-use super::ids;
-use super::records::{case_select, to_ms, CaseRecord, CaseRow};
+use super::records::{to_ms, CaseRecord};
 use super::{Scope, Store};
-use crate::case::Case;
 use crate::config::Settings;
 use crate::mail::EmailEvent;
 use crate::policy::Outcome;
 use crate::workflow::{
-    self, Action, Actor, DeadlineState, EffectContext, MoveRequest, Stage, Transition, Trigger,
+    self, Action, Actor, DeadlineState, EffectContext, MoveRequest, Stage, Trigger,
 };
-
-/// The result of an intake.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Intake {
-    /// The stored case.
-    pub case: CaseRecord,
-    /// `false` when the same case had been submitted before (idempotent resubmission).
-    pub created: bool,
-}
 
 /// An event that is not a stage change (`email_sent`, `email_failed`, …).
 #[derive(Debug, Clone, PartialEq)]
@@ -61,131 +51,6 @@ pub struct DeadlineNotice {
 }
 
 impl Store {
-    /// Stores a newly submitted, classified case: the case, its `intake`
-    /// event (with the outcome), its emails and its deadline, in one
-    /// transaction. Idempotent on (partner, `external_id`): the same case
-    /// again returns the stored one with `created: false`; a different case
-    /// under the same `external_id` is a [`StoreError::Conflict`].
-    #[tracing::instrument(skip_all, err, fields(partner_id))]
-    pub async fn intake(
-        &self,
-        partner_id: &str,
-        case: &Case,
-        outcome: &Outcome,
-        settings: &Settings,
-        now: DateTime<Utc>,
-    ) -> Result<Intake, StoreError> {
-        let external_id = case.external_id().as_str();
-        let fingerprint = case.fingerprint();
-        if let Some(existing) = self
-            .existing_intake(partner_id, external_id, &fingerprint)
-            .await?
-        {
-            return Ok(existing);
-        }
-        let mut tx = self.pool.begin().await.context("cannot begin the intake")?;
-        let partner = load_partner(&mut tx, partner_id).await?;
-        let case_id = ids::case_id();
-        let actor = Actor::Partner {
-            id: partner_id.to_owned(),
-        };
-        let transition = Transition::intake(outcome.clone(), actor, now);
-        let case_json = case.to_json();
-        let inserted = tx
-            .execute(
-                "insert into cases (id, partner_id, external_id, fingerprint, case_json, severity, stage, decision, \
-                 outcome_json, version, vianet_case_id, reopened, ever_escalated, last_seq, created_at, updated_at) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, null, 0, $10, 1, $11, $11)",
-                args![
-                    &case_id,
-                    partner_id,
-                    external_id,
-                    &fingerprint,
-                    case_json.to_string(),
-                    case.severity().as_str(),
-                    transition.to.as_str(),
-                    outcome.decision.as_str(),
-                    outcome_json(outcome),
-                    transition.to == Stage::Escalated,
-                    to_ms(now),
-                ],
-            )
-            .await;
-        if let Err(error) = inserted {
-            if violated_constraint(&error) == Some(Constraint::CaseExternalId) {
-                // Another request stored the same external_id first.
-                tx.rollback().await.context("cannot roll back the intake")?;
-                return self
-                    .existing_intake(partner_id, external_id, &fingerprint)
-                    .await?
-                    .ok_or(StoreError::Database {
-                        context: "the conflicting case vanished during intake",
-                        source: error,
-                    });
-            }
-            return Err(StoreError::Database {
-                context: "cannot store the case",
-                source: error,
-            });
-        }
-        let record = load_case(&mut tx, &case_id).await?;
-        let written = Written {
-            kind: "intake",
-            data: Map::new(),
-            seq: 1,
-        };
-        apply(
-            &mut tx,
-            &record,
-            &partner,
-            &transition,
-            written,
-            None,
-            settings,
-        )
-        .await?;
-        let record = load_case(&mut tx, &case_id).await?;
-        tx.commit().await.context("cannot commit the intake")?;
-        Ok(Intake {
-            case: record,
-            created: true,
-        })
-    }
-
-    /// The stored case for a resubmission: `Some` when the fingerprint matches,
-    /// a conflict when it differs, `None` when there is no such case yet.
-    async fn existing_intake(
-        &self,
-        partner_id: &str,
-        external_id: &str,
-        fingerprint: &str,
-    ) -> Result<Option<Intake>, StoreError> {
-        let row: Option<CaseRow> = self
-            .pool
-            .fetch_optional(
-                concat!(
-                    case_select!(),
-                    " where c.partner_id = $1 and c.external_id = $2"
-                ),
-                args![partner_id, external_id],
-            )
-            .await
-            .context("cannot look up the case's external_id")?;
-        let Some(row) = row else { return Ok(None) };
-        let record = row.into_record()?;
-        if record.fingerprint == fingerprint {
-            Ok(Some(Intake {
-                case: record,
-                created: false,
-            }))
-        } else {
-            Err(StoreError::Conflict {
-                external_id: external_id.to_owned(),
-                case_id: record.id,
-            })
-        }
-    }
-
     /// THE stage change: the only code that changes a case's stage.
     ///
     /// Loads the case within `scope` (else [`StoreError::NotFound`]), checks
@@ -265,7 +130,12 @@ impl Store {
             Trigger::Request if transition.action == Action::Reopen => "reopen",
             Trigger::Request => "move",
         };
-        let written = Written { kind, data, seq };
+        let written = Written {
+            kind,
+            data,
+            seq,
+            new_case: false,
+        };
         apply(
             &mut tx,
             &updated,
@@ -394,6 +264,7 @@ pub(super) async fn write_notice(
     load_case(tx, case_id).await
 }
 
-fn outcome_json(outcome: &Outcome) -> String {
+/// The outcome as stored in `cases.outcome_json`.
+pub(super) fn outcome_json(outcome: &Outcome) -> String {
     serde_json::to_string(outcome).unwrap_or_else(|_| "null".to_owned())
 }

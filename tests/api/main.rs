@@ -1,0 +1,19 @@
+//! The HTTP API over real HTTP: the server started in-process on port 0
+//! with a fresh SQLite file (and, for the journey, a fresh PostgreSQL
+//! database) per test.
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test code: a failed step is a failed test, reported with its value"
+)]
+
+mod fixtures;
+mod harness;
+
+mod concurrency;
+mod errors;
+mod intake;
+mod isolation;
+mod journey;
+mod observability;
+mod policy;
