@@ -137,6 +137,20 @@ pub struct ServeArgs {
     /// Delay after which a resolved case closes (default `7d`).
     #[arg(long = "auto-close", env = "ESCALATOR_AUTO_CLOSE", value_name = "SPAN")]
     pub auto_close: Option<String>,
+    /// How long the deadline worker's claim on a deadline lasts (default `60s`).
+    #[arg(
+        long = "deadline-lease",
+        env = "ESCALATOR_DEADLINE_LEASE",
+        value_name = "SPAN"
+    )]
+    pub deadline_lease: Option<String>,
+    /// Longest sleep of the deadline worker between passes (default `10s`).
+    #[arg(
+        long = "worker-max-sleep",
+        env = "ESCALATOR_WORKER_MAX_SLEEP",
+        value_name = "SPAN"
+    )]
+    pub worker_max_sleep: Option<String>,
     /// Log format: `text` (default) or `json`.
     #[arg(
         long = "log-format",
@@ -162,6 +176,8 @@ struct FileSettings {
     warn_at: Option<toml::Value>,
     max_reminders: Option<toml::Value>,
     auto_close: Option<String>,
+    deadline_lease: Option<String>,
+    worker_max_sleep: Option<String>,
     log_format: Option<String>,
     mail: Option<MailFileSettings>,
 }
@@ -259,6 +275,12 @@ pub struct DeadlineSettings {
     pub max_reminders: u32,
     /// Delay after which a resolved case closes.
     pub auto_close: Duration,
+    /// How long the deadline worker's claim on a deadline lasts; a crashed
+    /// instance's claims are taken over after it.
+    pub lease: Duration,
+    /// Longest sleep of the deadline worker between passes, so that work
+    /// written by other instances and expired leases are noticed.
+    pub max_sleep: Duration,
 }
 
 impl Default for DeadlineSettings {
@@ -269,6 +291,8 @@ impl Default for DeadlineSettings {
             warn_at: 0.8,
             max_reminders: 3,
             auto_close: Duration::from_secs(7 * 24 * 3600),
+            lease: Duration::from_secs(60),
+            max_sleep: Duration::from_secs(10),
         }
     }
 }
@@ -559,6 +583,24 @@ impl Settings {
                 .map_err(|message| invalid("auto_close", &raw.source, message))?;
         }
         if let Some(raw) = pick(
+            serve.deadline_lease.clone(),
+            "--deadline-lease/ESCALATOR_DEADLINE_LEASE",
+            file.deadline_lease,
+            &file_path,
+        ) {
+            settings.deadlines.lease = positive_span(&raw)
+                .map_err(|message| invalid("deadline_lease", &raw.source, message))?;
+        }
+        if let Some(raw) = pick(
+            serve.worker_max_sleep.clone(),
+            "--worker-max-sleep/ESCALATOR_WORKER_MAX_SLEEP",
+            file.worker_max_sleep,
+            &file_path,
+        ) {
+            settings.deadlines.max_sleep = positive_span(&raw)
+                .map_err(|message| invalid("worker_max_sleep", &raw.source, message))?;
+        }
+        if let Some(raw) = pick(
             serve.log_format.clone(),
             "--log-format/ESCALATOR_LOG_FORMAT",
             file.log_format,
@@ -620,6 +662,15 @@ impl Settings {
         }
         Ok(settings)
     }
+}
+
+/// A span that must be longer than zero (leases, sleeps).
+fn positive_span(raw: &Raw<String>) -> Result<Duration, String> {
+    let span = parse_span(raw.value.trim())?;
+    if span.is_zero() {
+        return Err(format!("`{}` must be longer than zero", raw.value));
+    }
+    Ok(span)
 }
 
 fn toml_scalar(value: toml::Value) -> String {
@@ -711,6 +762,29 @@ mod tests {
             .to_string();
         assert!(
             error.contains("warn_at") && error.contains("ESCALATOR_WARN_AT"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_deadline_lease_and_worker_sleep_are_spans_longer_than_zero() {
+        let serve = ServeArgs {
+            deadline_lease: Some("5s".to_owned()),
+            worker_max_sleep: Some("200ms".to_owned()),
+            ..ServeArgs::default()
+        };
+        let settings = Settings::resolve(&SettingsArgs::default(), &serve).unwrap();
+        assert_eq!(settings.deadlines.lease, Duration::from_secs(5));
+        assert_eq!(settings.deadlines.max_sleep, Duration::from_millis(200));
+        let zero = ServeArgs {
+            deadline_lease: Some("0s".to_owned()),
+            ..ServeArgs::default()
+        };
+        let error = Settings::resolve(&SettingsArgs::default(), &zero)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("deadline_lease") && error.contains("longer than zero"),
             "{error}"
         );
     }

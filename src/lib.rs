@@ -17,6 +17,7 @@ pub mod api;
 pub mod case;
 pub mod cli;
 pub mod config;
+pub mod deadlines;
 pub mod mail;
 pub mod policy;
 pub mod server;

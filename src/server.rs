@@ -13,10 +13,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
 use crate::config::Settings;
+use crate::deadlines::{self, DeadlineWorker};
 use crate::policy::{LoadError, Loaded, Policy};
 use crate::store::{Store, StoreError};
 use crate::telemetry::{Metrics, ResultLabel};
-use crate::worker::Nudge;
+use crate::worker::{self, Nudge, Pacing};
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -155,7 +156,30 @@ impl Server {
 }
 
 /// The background workers `serve` runs beside the API.
-fn spawn_workers(_state: &AppState, _shutdown: &CancellationToken, _tasks: &mut JoinSet<()>) {}
+fn spawn_workers(state: &AppState, shutdown: &CancellationToken, tasks: &mut JoinSet<()>) {
+    let deadlines = DeadlineWorker::new(
+        state.store.clone(),
+        state.settings.clone(),
+        state.metrics.clone(),
+        state.mail_nudge.clone(),
+        deadlines::instance_id(),
+    );
+    tracing::info!(
+        instance = deadlines.instance(),
+        "deadline worker claims as this instance"
+    );
+    let pacing = Pacing {
+        max_sleep: state.settings.deadlines.max_sleep,
+        ..Pacing::default()
+    };
+    tasks.spawn(worker::run(
+        "deadlines",
+        deadlines,
+        state.deadline_nudge.clone(),
+        pacing,
+        shutdown.clone(),
+    ));
+}
 
 /// Loads the policy directory, recording the load time and result; errors
 /// are rendered for people (start-up refuses to serve without a policy).

@@ -43,7 +43,7 @@ pub enum Statement {
     /// `requirement "NAME" { … }`.
     Requirement(Requirement),
     /// `rule "NAME" { … }`.
-    Rule(Rule),
+    Rule(Box<Rule>),
     /// `default TIER because "…"`.
     Default(DefaultDecl),
 }

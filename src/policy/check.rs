@@ -393,15 +393,27 @@ fn declare_lets<'a>(b: &mut Builder, statements: &[&'a Statement]) -> Vec<&'a su
 /// Warns about rules that can never decide: a rule of a higher tier has the
 /// same `when` (after formatting) and no `unless`.
 fn shadowed_rules(rules: &[&super::ast::Rule], warnings: &mut Vec<Raw>) {
+    // The strongest rule without `unless` for each formatted `when`, first in policy order.
+    let mut strongest: std::collections::HashMap<String, &super::ast::Rule> =
+        std::collections::HashMap::new();
     let texts: Vec<String> = rules
         .iter()
         .map(|r| format::expr_text(&r.when.value))
         .collect();
-    for (i, rule) in rules.iter().enumerate() {
-        let winner = rules.iter().enumerate().find(|(j, other)| {
-            other.then.value > rule.then.value && other.unless.is_none() && texts[*j] == texts[i]
-        });
-        if let Some((_, other)) = winner {
+    for (rule, text) in rules.iter().zip(&texts) {
+        if rule.unless.is_some() {
+            continue;
+        }
+        let entry = strongest.entry(text.clone()).or_insert(rule);
+        if rule.then.value > entry.then.value {
+            *entry = rule;
+        }
+    }
+    for (rule, text) in rules.iter().zip(&texts) {
+        let Some(other) = strongest.get(text) else {
+            continue;
+        };
+        if other.then.value > rule.then.value {
             warnings.push(
                 Raw::warning(rule.name.span, format!("rule \"{}\" can never decide", rule.name.value))
                     .help(format!(

@@ -11,7 +11,7 @@ use super::apply::{
     apply, insert_event, insert_outbox, last_seq, load_case, load_partner, next_seq,
     replace_deadline, thread_root, Written,
 };
-use super::db::args;
+use super::db::{args, Tx};
 use super::error::{Context, StoreError};
 use super::records::{to_ms, CaseRecord};
 use super::{Scope, Store};
@@ -167,52 +167,7 @@ impl Store {
             .begin()
             .await
             .context("cannot begin the deadline notice")?;
-        let current = load_case(&mut tx, case_id).await?;
-        if current.version != notice.version {
-            return Err(StoreError::VersionConflict {
-                current: current.version,
-            });
-        }
-        let seq = next_seq(&mut tx, case_id).await?;
-        let partner = load_partner(&mut tx, &current.partner_id).await?;
-        let mut data = Map::new();
-        data.insert(
-            "deadline_kind".to_owned(),
-            json!(notice.deadline.kind.as_str()),
-        );
-        data.insert("notice".to_owned(), json!(notice.email.as_str()));
-        insert_event(
-            &mut tx,
-            case_id,
-            seq,
-            now,
-            &Actor::System,
-            "deadline",
-            None,
-            None,
-            None,
-            None,
-            &data,
-        )
-        .await?;
-        let root = thread_root(&mut tx, case_id).await?;
-        let context = EffectContext {
-            case_id,
-            event_seq: seq,
-            severity: current.severity,
-            outcome: &current.outcome,
-            current_deadline: current.deadline.as_ref(),
-            partner_email: &partner.email,
-            thread_root: root.as_deref(),
-            deadlines: &settings.deadlines,
-            mail: &settings.mail,
-        };
-        let plan = workflow::deadline_email(notice.email, &context);
-        let mut after = current.clone();
-        after.deadline = Some(notice.deadline.clone());
-        insert_outbox(&mut tx, &plan, seq, &after, &partner, None, now).await?;
-        replace_deadline(&mut tx, case_id, Some(&notice.deadline)).await?;
-        let record = load_case(&mut tx, case_id).await?;
+        let record = write_notice(&mut tx, case_id, notice, settings, now).await?;
         tx.commit()
             .await
             .context("cannot commit the deadline notice")?;
@@ -250,6 +205,63 @@ impl Store {
         tx.commit().await.context("cannot commit the event")?;
         Ok(seq)
     }
+}
+
+/// The writes of a deadline notice inside an open transaction: the event,
+/// the email and the deadline's new state (see [`DeadlineNotice`]).
+pub(super) async fn write_notice(
+    tx: &mut Tx,
+    case_id: &str,
+    notice: &DeadlineNotice,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<CaseRecord, StoreError> {
+    let current = load_case(tx, case_id).await?;
+    if current.version != notice.version {
+        return Err(StoreError::VersionConflict {
+            current: current.version,
+        });
+    }
+    let seq = next_seq(tx, case_id).await?;
+    let partner = load_partner(tx, &current.partner_id).await?;
+    let mut data = Map::new();
+    data.insert(
+        "deadline_kind".to_owned(),
+        json!(notice.deadline.kind.as_str()),
+    );
+    data.insert("notice".to_owned(), json!(notice.email.as_str()));
+    insert_event(
+        tx,
+        case_id,
+        seq,
+        now,
+        &Actor::System,
+        "deadline",
+        None,
+        None,
+        None,
+        None,
+        &data,
+    )
+    .await?;
+    let root = thread_root(tx, case_id).await?;
+    let context = EffectContext {
+        case_id,
+        event_seq: seq,
+        severity: current.severity,
+        outcome: &current.outcome,
+        current_deadline: current.deadline.as_ref(),
+        partner_email: &partner.email,
+        thread_root: root.as_deref(),
+        deadlines: &settings.deadlines,
+        mail: &settings.mail,
+    };
+    let plan = workflow::deadline_email(notice.email, &context);
+    let mut after = current.clone();
+    after.deadline = Some(notice.deadline.clone());
+    insert_outbox(tx, &plan, seq, &after, &partner, None, now).await?;
+    replace_deadline(tx, case_id, Some(&notice.deadline)).await?;
+    load_case(tx, case_id).await
 }
 
 /// The outcome as stored in `cases.outcome_json`.

@@ -2,6 +2,11 @@
 //! temporary policy directories: stdout, stderr and exit codes, including
 //! every failure path.
 
+#![expect(
+    clippy::expect_used,
+    reason = "helpers fail the test when a fixture cannot be set up"
+)]
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -174,11 +174,15 @@ pub struct Shape {
     pub noisy: bool,
     /// Whether lets may use earlier lets (breaks file-renaming properties).
     pub nested_lets: bool,
+    /// Start every `when` with a test on product or category, as real policies do
+    /// (otherwise conditions are arbitrary and match far more often).
+    pub anchored: bool,
 }
 
 struct Writer<'a> {
     rng: &'a mut Rng,
     noisy: bool,
+    anchored: bool,
     out: String,
 }
 
@@ -263,7 +267,35 @@ fn test(rng: &mut Rng, lets: usize, allow_gaps: bool) -> String {
     }
 }
 
+/// A test on product or category, the way real rules start.
+fn anchor(rng: &mut Rng) -> String {
+    match rng.below(4) {
+        0 => format!("product == \"{}\"", rng.pick(PRODUCTS)),
+        1 => format!("category == \"{}\"", rng.pick(CATEGORIES)),
+        2 => format!("product in {}", quoted(&some(rng, PRODUCTS, 2))),
+        _ => format!("category in {}", quoted(&some(rng, CATEGORIES, 2))),
+    }
+}
+
+/// A realistic condition: an anchor on product or category, and up to two more tests.
+fn anchored(w: &mut Writer<'_>, lets: usize, allow_gaps: bool) {
+    let first = anchor(w.rng);
+    w.word(&first);
+    for _ in 0..w.rng.below(3) {
+        w.word("and");
+        if w.rng.chance(10) {
+            w.word("not");
+        }
+        let leaf = test(w.rng, lets, allow_gaps);
+        w.word(&leaf);
+    }
+}
+
 fn condition(w: &mut Writer<'_>, lets: usize, allow_gaps: bool, depth: usize) {
+    if depth == 0 && w.anchored {
+        anchored(w, lets, allow_gaps);
+        return;
+    }
     let parts = 1 + w.rng.below(3);
     for i in 0..parts {
         if i > 0 {
@@ -308,6 +340,7 @@ pub fn policy(seed: u64, shape: Shape) -> Vec<(String, String)> {
     let mut w = Writer {
         rng: &mut rng,
         noisy: shape.noisy,
+        anchored: shape.anchored,
         out: String::new(),
     };
     for i in 0..shape.lets {

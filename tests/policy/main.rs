@@ -3,6 +3,12 @@
 //! tests over generated policies. Grammar-rule tests live next to the
 //! grammar in `src/policy/syntax.rs` (the grammar's rule type stays private).
 
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "helpers fail the test when a fixture is broken"
+)]
+
 mod diagnostics;
 mod evaluation;
 mod formatting;

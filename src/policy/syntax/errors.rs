@@ -1,0 +1,245 @@
+//! Syntax errors for people: pest's failure becomes a span, "expected …"
+//! wording from a readable name for every grammar rule, and help for the
+//! usual slips (unterminated strings, trailing commas, reserved words,
+//! nesting too deep).
+
+use super::{Rule, SyntaxError, MAX_NESTING};
+use crate::policy::ast::Span;
+
+/// A readable name for every grammar rule, used in "expected …" messages.
+fn rule_name(grammar_rule: Rule) -> &'static str {
+    match grammar_rule {
+        Rule::EOI => "end of file",
+        Rule::WHITESPACE => "whitespace",
+        Rule::COMMENT => "a comment",
+        Rule::file => "a policy file",
+        Rule::statement => "a statement",
+        Rule::value => "a value",
+        Rule::literal => "a literal",
+        Rule::word_char => "a letter, digit or `_`",
+        Rule::values_decl => "`values`",
+        Rule::let_decl => "`let`",
+        Rule::requirement => "`requirement`",
+        Rule::rule_decl => "`rule`",
+        Rule::default_decl => "`default`",
+        Rule::when_clause => "`when`",
+        Rule::unless_clause => "`unless`",
+        Rule::then_clause => "`then`",
+        Rule::because_clause => "`because`",
+        Rule::within_clause => "`within`",
+        Rule::notify_clause => "`notify`",
+        Rule::needs_clause => "`needs`",
+        Rule::need => "a need (`training`, `documentation` or `tooling` and a string)",
+        Rule::need_kind => "`training`, `documentation` or `tooling`",
+        Rule::tier => "a tier (`self_service`, `partner` or `escalate`)",
+        Rule::expr | Rule::conjunction | Rule::negation => "a condition",
+        Rule::group => "`(`",
+        Rule::test => "a test",
+        Rule::exists_test => "`exists`",
+        Rule::comparison => "a comparison",
+        Rule::compare_op => "an operator (`==`, `!=`, `<`, `<=`, `>`, `>=`)",
+        Rule::membership => "`in`",
+        Rule::contains_any | Rule::contains_all | Rule::contains_one => "`contains`",
+        Rule::matching => "`matches`",
+        Rule::list => "a list `[...]`",
+        Rule::path => "a field or let name",
+        Rule::name => "a name",
+        Rule::word => "an identifier",
+        Rule::string => "a string",
+        Rule::duration => "a duration (`30m`, `4h`, `2d`)",
+        Rule::integer => "an integer",
+        Rule::digits => "digits",
+        Rule::keyword => "a keyword",
+        Rule::kw_values => "`values`",
+        Rule::kw_let => "`let`",
+        Rule::kw_requirement => "`requirement`",
+        Rule::kw_rule => "`rule`",
+        Rule::kw_default => "`default`",
+        Rule::kw_when => "`when`",
+        Rule::kw_unless => "`unless`",
+        Rule::kw_then => "`then`",
+        Rule::kw_because => "`because`",
+        Rule::kw_within => "`within`",
+        Rule::kw_notify => "`notify`",
+        Rule::kw_needs => "`needs`",
+        Rule::kw_and => "`and`",
+        Rule::kw_or => "`or`",
+        Rule::kw_not => "`not`",
+        Rule::kw_in => "`in`",
+        Rule::kw_contains => "`contains`",
+        Rule::kw_any => "`any`",
+        Rule::kw_all => "`all`",
+        Rule::kw_matches => "`matches`",
+        Rule::kw_exists => "`exists`",
+        Rule::kw_training => "`training`",
+        Rule::kw_documentation => "`documentation`",
+        Rule::kw_tooling => "`tooling`",
+        Rule::kw_self_service => "`self_service`",
+        Rule::kw_partner => "`partner`",
+        Rule::kw_escalate => "`escalate`",
+    }
+}
+
+pub(super) fn convert_error(
+    error: &pest::error::Error<Rule>,
+    source: &str,
+    file: usize,
+) -> SyntaxError {
+    let start = match error.location {
+        pest::error::InputLocation::Pos(pos) => pos,
+        pest::error::InputLocation::Span((start, _)) => start,
+    };
+    let rest = &source[start.min(source.len())..];
+    if let Some(length) = unterminated_string(rest) {
+        return SyntaxError {
+            span: Span {
+                file,
+                start,
+                end: start + length,
+            },
+            message: "unterminated string".to_owned(),
+            help: Some("close it with `\"` on the same line; write a newline as `\\n`".to_owned()),
+        };
+    }
+    let span = Span {
+        file,
+        start,
+        end: start + token_len(rest),
+    };
+    let mut expected: Vec<&'static str> = Vec::new();
+    if let pest::error::ErrorVariant::ParsingError { positives, .. } = &error.variant {
+        for positive in positives {
+            let name = rule_name(*positive);
+            if !expected.contains(&name) {
+                expected.push(name);
+            }
+        }
+    }
+    let found = describe_found(rest);
+    let message = match expected.as_slice() {
+        [] => format!("unexpected {found}"),
+        [one] => format!("expected {one}, found {found}"),
+        [init @ .., last] => format!("expected {} or {last}, found {found}", init.join(", ")),
+    };
+    let before = source[..start.min(source.len())].trim_end();
+    let names_expected = expected
+        .iter()
+        .any(|e| *e == rule_name(Rule::name) || *e == rule_name(Rule::path));
+    let help = if before.ends_with(',') && !rest.starts_with(']') {
+        Some("only `[...]` lists take a trailing comma; remove the last `,`".to_owned())
+    } else if names_expected && is_reserved(rest) {
+        Some("reserved words cannot name a let or a field".to_owned())
+    } else {
+        None
+    };
+    SyntaxError {
+        span,
+        message,
+        help,
+    }
+}
+
+/// The byte length of an unterminated string at the start of `rest`, if it is one.
+fn unterminated_string(rest: &str) -> Option<usize> {
+    let mut chars = rest.char_indices();
+    if chars.next()?.1 != '"' {
+        return None;
+    }
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '"' => return None,
+            '\n' | '\r' => return Some(at),
+            _ => {}
+        }
+    }
+    Some(rest.len())
+}
+
+/// Length of the token at the start of `rest` (a word, or one character).
+fn token_len(rest: &str) -> usize {
+    let word: usize = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+        .map(char::len_utf8)
+        .sum();
+    if word > 0 {
+        word
+    } else {
+        rest.chars().next().map_or(0, char::len_utf8)
+    }
+}
+
+fn describe_found(rest: &str) -> String {
+    let Some(first) = rest.chars().next() else {
+        return "end of file".to_owned();
+    };
+    if first.is_ascii_alphanumeric() || first == '_' {
+        let word: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+            .collect();
+        return format!("`{word}`");
+    }
+    if first == '"' {
+        return "a string".to_owned();
+    }
+    if first == '\n' || first == '\r' {
+        return "end of line".to_owned();
+    }
+    format!("`{first}`")
+}
+
+fn is_reserved(rest: &str) -> bool {
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    crate::policy::check::RESERVED.contains(&word.as_str())
+}
+
+/// Refuses nesting deeper than [`MAX_NESTING`] before pest recurses into it.
+pub(super) fn check_nesting(source: &str, file: usize) -> Result<(), SyntaxError> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut in_comment = false;
+    let mut escaped = false;
+    for (at, c) in source.char_indices() {
+        if in_comment {
+            in_comment = c != '\n';
+            continue;
+        }
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"' | '\n') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '#' => in_comment = true,
+            '"' => in_string = true,
+            '(' | '[' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(SyntaxError {
+                        span: Span {
+                            file,
+                            start: at,
+                            end: at + 1,
+                        },
+                        message: format!("nested more than {MAX_NESTING} levels deep"),
+                        help: Some("name parts of the condition with `let`".to_owned()),
+                    });
+                }
+            }
+            ')' | ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
