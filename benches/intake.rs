@@ -235,6 +235,12 @@ async fn run(mode: &str, seconds: u64, concurrency: usize, rate: u64) {
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument is not supported.
+    // `cargo test --all-targets` runs bench binaries without it: the load
+    // test is for measuring, not for the test suite, so it stops here.
+    if !std::env::args().any(|argument| argument == "--bench") {
+        println!("intake load test: run it with `cargo bench --bench intake`");
+        return;
+    }
     let seconds = env_or("INTAKE_SECONDS", 10u64);
     let concurrency = env_or("INTAKE_CONCURRENCY", 64usize);
     let rate = env_or("INTAKE_RATE", 500u64);
