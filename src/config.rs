@@ -137,6 +137,16 @@ pub struct ServeArgs {
     /// Delay after which a resolved case closes (default `7d`).
     #[arg(long = "auto-close", env = "ESCALATOR_AUTO_CLOSE", value_name = "SPAN")]
     pub auto_close: Option<String>,
+    /// How long a sender's claim on an email lasts (default `60s`; `[mail] lease`).
+    #[arg(long = "mail-lease", env = "ESCALATOR_MAIL_LEASE", value_name = "SPAN")]
+    pub mail_lease: Option<String>,
+    /// Time allowed for one send, shorter than the lease (default `30s`; `[mail] send_timeout`).
+    #[arg(
+        long = "mail-send-timeout",
+        env = "ESCALATOR_MAIL_SEND_TIMEOUT",
+        value_name = "SPAN"
+    )]
+    pub mail_send_timeout: Option<String>,
     /// Log format: `text` (default) or `json`.
     #[arg(
         long = "log-format",
@@ -610,13 +620,28 @@ impl Settings {
             if let Some(connections) = mail.connections {
                 settings.mail.connections = connections.max(1);
             }
-            if settings.mail.send_timeout >= settings.mail.lease {
-                return Err(invalid(
-                    "mail.send_timeout",
-                    &source,
-                    "must be shorter than `mail.lease`".to_owned(),
-                ));
-            }
+        }
+        let mut timing_source = format!("from {}", file_path.display());
+        if let Some(text) = &serve.mail_lease {
+            timing_source = "from --mail-lease/ESCALATOR_MAIL_LEASE".to_owned();
+            settings.mail.lease = parse_span(text)
+                .map_err(|message| invalid("mail.lease", &timing_source, message))?;
+        }
+        if let Some(text) = &serve.mail_send_timeout {
+            timing_source = "from --mail-send-timeout/ESCALATOR_MAIL_SEND_TIMEOUT".to_owned();
+            settings.mail.send_timeout = parse_span(text)
+                .map_err(|message| invalid("mail.send_timeout", &timing_source, message))?;
+        }
+        if settings.mail.send_timeout >= settings.mail.lease {
+            return Err(invalid(
+                "mail.send_timeout",
+                &timing_source,
+                format!(
+                    "{} must be shorter than `mail.lease` ({})",
+                    humantime::format_duration(settings.mail.send_timeout),
+                    humantime::format_duration(settings.mail.lease)
+                ),
+            ));
         }
         Ok(settings)
     }

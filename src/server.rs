@@ -13,10 +13,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
 use crate::config::Settings;
+use crate::mail::{Dispatcher, SendError, Transport};
 use crate::policy::{LoadError, Policy};
 use crate::store::{Store, StoreError};
 use crate::telemetry::{Metrics, ResultLabel};
-use crate::worker::Nudge;
+use crate::worker::{self, Nudge, Pacing};
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,9 @@ pub enum ServeError {
         /// The diagnostics, rendered for people.
         rendered: String,
     },
+    /// The mail transport's settings are unusable (e.g. an unknown URL scheme).
+    #[error("mail: {0}")]
+    Mail(#[from] SendError),
     /// The listen address could not be bound or the server failed.
     #[error("{context}: {source}")]
     Io {
@@ -72,7 +76,7 @@ impl Server {
         };
         let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
-        spawn_workers(&state, &shutdown, &mut tasks);
+        spawn_workers(&state, &shutdown, &mut tasks)?;
 
         let app = api::router(state.clone());
         let stop = shutdown.clone();
@@ -117,8 +121,31 @@ impl Server {
     }
 }
 
-/// The background workers `serve` runs beside the API.
-fn spawn_workers(_state: &AppState, _shutdown: &CancellationToken, _tasks: &mut JoinSet<()>) {}
+/// The background workers `serve` runs beside the API: the mail dispatcher
+/// (woken by `state.mail_nudge` when a write enqueued emails).
+fn spawn_workers(
+    state: &AppState,
+    shutdown: &CancellationToken,
+    tasks: &mut JoinSet<()>,
+) -> Result<(), ServeError> {
+    let transport = Transport::from_settings(&state.settings.mail)?;
+    let dispatcher = Dispatcher::new(
+        state.store.clone(),
+        transport.clone(),
+        &state.settings.mail,
+        state.metrics.clone(),
+    )
+    .with_shutdown(shutdown.clone());
+    tracing::info!(instance = dispatcher.instance(), destination = %transport.destination(), "mail dispatcher starting");
+    tasks.spawn(worker::run(
+        "mail",
+        dispatcher,
+        state.mail_nudge.clone(),
+        Pacing::default(),
+        shutdown.clone(),
+    ));
+    Ok(())
+}
 
 /// Loads the policy directory, recording the load time and result.
 pub fn load_policy(settings: &Settings, metrics: &Metrics) -> Result<Policy, ServeError> {

@@ -236,6 +236,25 @@ impl Tx {
         }
     }
 
+    pub(crate) async fn fetch_all<T: Record>(
+        &mut self,
+        sql: &'static str,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => {
+                bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
+                    .fetch_all(&mut **tx)
+                    .await
+            }
+            Tx::Postgres(tx) => {
+                bind_all!(sqlx::query_as::<Postgres, T>(sql), args)
+                    .fetch_all(&mut **tx)
+                    .await
+            }
+        }
+    }
+
     pub(crate) async fn fetch_one<T: Record>(
         &mut self,
         sql: &'static str,

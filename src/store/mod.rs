@@ -9,6 +9,7 @@
 mod apply;
 mod cases;
 mod db;
+mod delivery;
 mod error;
 mod ids;
 mod outbox;
@@ -19,6 +20,7 @@ mod write;
 use sqlx::migrate::Migrator;
 
 pub use cases::{CasePage, CaseQuery, MAX_PAGE};
+pub use delivery::{ClaimedEmail, OutboxEntry, OUTBOX_STATUSES};
 pub use error::StoreError;
 pub use ids::token_hash;
 pub use outbox::QueuedEmail;
