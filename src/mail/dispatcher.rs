@@ -4,22 +4,25 @@
 //!
 //! It is a [`worker::Pass`](crate::worker::Pass): the worker loop runs a pass,
 //! then sleeps until the next due row, a nudge, or shutdown. A pass keeps up
-//! to `mail.connections` sends in flight and claims more rows only as slots
-//! free up, so every claimed row is being sent at once and its lease only has
-//! to cover one send (`send_timeout` < `lease`). A sender that crashes leaves
+//! to `mail.connections` sends in flight (each a task) and claims more rows
+//! only as slots free up, so every claimed row is being sent at once and its
+//! lease only has to cover one send (`send_timeout` < `lease`). Finished
+//! attempts are written back together, one transaction for all that finished
+//! meanwhile, so the database does not limit throughput. A sender that crashes leaves
 //! its rows claimed; the claim query takes them over once the lease is past,
 //! so delivery is at least once and an email is never lost.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use futures::stream::{FuturesUnordered, StreamExt};
 use rand::Rng;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::{render, EmailPayload, SendError, Transport};
 use crate::config::MailSettings;
-use crate::store::{ClaimedEmail, Store, StoreError};
+use crate::store::{ClaimedEmail, DeliveryOutcome, DeliveryResult, Store, StoreError};
 use crate::telemetry::{Metrics, ResultLabel};
 use crate::worker::Pass;
 
@@ -28,8 +31,8 @@ use crate::worker::Pass;
 #[derive(Debug, Clone)]
 pub struct Dispatcher {
     store: Store,
-    transport: Transport,
-    settings: MailSettings,
+    attempt: Attempt,
+    settings: Arc<MailSettings>,
     metrics: Metrics,
     instance: String,
     shutdown: CancellationToken,
@@ -57,10 +60,14 @@ impl Dispatcher {
         settings: &MailSettings,
         metrics: Metrics,
     ) -> Dispatcher {
+        let settings = Arc::new(settings.clone());
         Dispatcher {
             store,
-            transport,
-            settings: settings.clone(),
+            attempt: Attempt {
+                transport,
+                settings: settings.clone(),
+            },
+            settings,
             metrics,
             instance: instance_id(),
             shutdown: CancellationToken::new(),
@@ -99,7 +106,9 @@ impl Dispatcher {
         // Claim in batches of at least a quarter of the slots: one claim per
         // finished send would cost a write transaction per message.
         let refill = (slots / 4).max(1);
-        let mut in_flight = FuturesUnordered::new();
+        // Sends run as tasks, so they go on while this loop claims rows and
+        // records results.
+        let mut in_flight = JoinSet::new();
         let mut drained = false;
         let mut first_error = None;
         loop {
@@ -115,7 +124,8 @@ impl Dispatcher {
                     Ok(claimed) => {
                         drained = claimed.len() < free;
                         for email in claimed {
-                            in_flight.push(self.deliver(email, clock));
+                            let attempt = self.attempt.clone();
+                            in_flight.spawn(async move { attempt.run(email, clock).await });
                         }
                     }
                     Err(error) => {
@@ -124,12 +134,27 @@ impl Dispatcher {
                     }
                 }
             }
-            match in_flight.next().await {
-                Some(Ok(())) => {}
-                Some(Err(error)) => {
-                    first_error.get_or_insert(error);
-                }
-                None => break,
+            let Some(joined) = in_flight.join_next().await else {
+                break;
+            };
+            // Record every attempt that has finished by now in one transaction.
+            let mut finished = vec![joined];
+            while let Some(more) = in_flight.try_join_next() {
+                finished.push(more);
+            }
+            let results: Vec<DeliveryResult> = finished
+                .into_iter()
+                .filter_map(|joined| match joined {
+                    Ok(result) => Some(result),
+                    Err(error) => {
+                        // The row stays claimed and is tried again after its lease.
+                        tracing::error!(%error, "a send task ended abnormally");
+                        None
+                    }
+                })
+                .collect();
+            if let Err(error) = self.record(&results).await {
+                first_error.get_or_insert(error);
             }
         }
         if let Some(error) = first_error {
@@ -138,21 +163,64 @@ impl Dispatcher {
         self.store.next_email_due().await
     }
 
-    /// One attempt at one claimed row, and its result written back.
-    async fn deliver(&self, email: ClaimedEmail, clock: Clock) -> Result<(), StoreError> {
-        let result = self.send(&email).await;
-        let now = clock.now();
-        let attempts = email.attempts + 1;
-        let (label, recorded) = match result {
-            Ok(()) => {
-                tracing::debug!(outbox_id = %email.id, message_id = %email.message_id, attempts, "email sent");
-                (
-                    "sent",
-                    self.store
-                        .mark_email_sent(&email, &self.instance, now)
-                        .await,
-                )
+    /// Writes finished attempts back and counts them.
+    async fn record(&self, results: &[DeliveryResult]) -> Result<(), StoreError> {
+        let written = match self.store.record_deliveries(&self.instance, results).await {
+            Ok(written) => written,
+            Err(error) => {
+                tracing::error!(%error, rows = results.len(), "cannot record delivery results; the rows are tried again when their leases expire");
+                return Err(error);
             }
+        };
+        for (result, written) in results.iter().zip(written) {
+            let email = &result.email;
+            let attempts = email.attempts + 1;
+            let label = match &result.outcome {
+                DeliveryOutcome::Sent => {
+                    tracing::debug!(outbox_id = %email.id, message_id = %email.message_id, attempts, "email sent");
+                    "sent"
+                }
+                DeliveryOutcome::Retry {
+                    next_attempt_at,
+                    error,
+                } => {
+                    tracing::warn!(outbox_id = %email.id, case_id = %email.case_id, attempts, %next_attempt_at, %error, "email not sent; will retry");
+                    "retry"
+                }
+                DeliveryOutcome::Failed { error } => {
+                    tracing::error!(outbox_id = %email.id, case_id = %email.case_id, attempts, %error, "email parked as failed");
+                    "failed"
+                }
+            };
+            self.metrics
+                .emails
+                .get_or_create(&ResultLabel {
+                    result: label.to_owned(),
+                })
+                .inc();
+            if !written {
+                tracing::warn!(outbox_id = %email.id, "the claim expired and was taken over before the result was recorded; the new owner sends it again");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a send task needs: the transport and the retry settings.
+#[derive(Debug, Clone)]
+struct Attempt {
+    transport: Transport,
+    settings: Arc<MailSettings>,
+}
+
+impl Attempt {
+    /// One attempt at one claimed row, and what it came to.
+    async fn run(&self, email: ClaimedEmail, clock: Clock) -> DeliveryResult {
+        let result = self.send(&email).await;
+        let at = clock.now();
+        let attempts = email.attempts + 1;
+        let outcome = match result {
+            Ok(()) => DeliveryOutcome::Sent,
             Err(error)
                 if error.is_transient() && attempts < i64::from(self.settings.max_attempts) =>
             {
@@ -161,47 +229,19 @@ impl Dispatcher {
                     self.settings.first_retry,
                     self.settings.max_retry_interval,
                 );
-                let next = now + chrono::Duration::from_std(delay).unwrap_or_default();
-                tracing::warn!(outbox_id = %email.id, case_id = %email.case_id, attempts, retry_in_ms = delay.as_millis() as u64, %error, "email not sent; will retry");
-                (
-                    "retry",
-                    self.store
-                        .reschedule_email(&email, &self.instance, next, &error.to_string())
-                        .await,
-                )
+                DeliveryOutcome::Retry {
+                    next_attempt_at: at + chrono::Duration::from_std(delay).unwrap_or_default(),
+                    error: error.to_string(),
+                }
             }
-            Err(error) => {
-                let detail = if error.is_transient() {
-                    format!("gave up after {attempts} attempts: {error}")
-                } else {
-                    error.to_string()
-                };
-                tracing::error!(outbox_id = %email.id, case_id = %email.case_id, attempts, error = %detail, "email parked as failed");
-                (
-                    "failed",
-                    self.store
-                        .park_email(&email, &self.instance, &detail, now)
-                        .await,
-                )
-            }
+            Err(error) if error.is_transient() => DeliveryOutcome::Failed {
+                error: format!("gave up after {attempts} attempts: {error}"),
+            },
+            Err(error) => DeliveryOutcome::Failed {
+                error: error.to_string(),
+            },
         };
-        self.metrics
-            .emails
-            .get_or_create(&ResultLabel {
-                result: label.to_owned(),
-            })
-            .inc();
-        match recorded {
-            Ok(true) => Ok(()),
-            Ok(false) => {
-                tracing::warn!(outbox_id = %email.id, "the claim expired and was taken over before the result was recorded; the new owner sends it again");
-                Ok(())
-            }
-            Err(error) => {
-                tracing::error!(outbox_id = %email.id, %error, "cannot record the delivery result; the row is tried again when its lease expires");
-                Err(error)
-            }
-        }
+        DeliveryResult { email, outcome, at }
     }
 
     /// Renders the stored payload and sends it. A payload that does not

@@ -6,6 +6,7 @@
 //! dispatcher renders and delivers it afterwards, so a retry sends the same
 //! message with the same `Message-ID`.
 
+mod connections;
 mod dispatcher;
 mod payload;
 mod render;

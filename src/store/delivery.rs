@@ -65,6 +65,36 @@ pub struct ClaimedEmail {
     pub payload: String,
 }
 
+/// What one attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// The server accepted the message (or its file was written).
+    Sent,
+    /// A transient failure: try again at `next_attempt_at`.
+    Retry {
+        /// When the next attempt is due.
+        next_attempt_at: DateTime<Utc>,
+        /// What went wrong, kept as `last_error`.
+        error: String,
+    },
+    /// A permanent failure, or the last allowed attempt: park the row.
+    Failed {
+        /// What went wrong, kept as `last_error` and in the event.
+        error: String,
+    },
+}
+
+/// One finished attempt, to be written by [`Store::record_deliveries`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryResult {
+    /// The claimed row.
+    pub email: ClaimedEmail,
+    /// What the attempt came to.
+    pub outcome: DeliveryOutcome,
+    /// When it finished.
+    pub at: DateTime<Utc>,
+}
+
 /// One outbox row as operators see it (`escalator outbox list`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OutboxEntry {
@@ -182,6 +212,61 @@ async fn email_event(
     .await
 }
 
+/// Writes one result, if `instance` still holds the claim.
+async fn record_one(
+    tx: &mut Tx,
+    instance: &str,
+    result: &DeliveryResult,
+) -> Result<bool, StoreError> {
+    let email = &result.email;
+    let changed = match &result.outcome {
+        DeliveryOutcome::Sent => tx
+            .execute(
+                "update outbox set status = 'sent', sent_at = $3, attempts = attempts + 1, lease_until = null \
+                 where id = $1 and claimed_by = $2 and status = 'pending'",
+                args![&email.id, instance, to_ms(result.at)],
+            )
+            .await
+            .context("cannot mark the email sent")?,
+        DeliveryOutcome::Retry {
+            next_attempt_at,
+            error,
+        } => tx
+            .execute(
+                "update outbox set attempts = attempts + 1, next_attempt_at = $3, last_error = $4, \
+                 lease_until = null, claimed_by = null \
+                 where id = $1 and claimed_by = $2 and status = 'pending'",
+                args![&email.id, instance, to_ms(*next_attempt_at), error.as_str()],
+            )
+            .await
+            .context("cannot reschedule the email")?,
+        DeliveryOutcome::Failed { error } => tx
+            .execute(
+                "update outbox set status = 'failed', attempts = attempts + 1, last_error = $3, lease_until = null \
+                 where id = $1 and claimed_by = $2 and status = 'pending'",
+                args![&email.id, instance, error.as_str()],
+            )
+            .await
+            .context("cannot park the email")?,
+    };
+    if changed == 0 {
+        return Ok(false);
+    }
+    let attempts = email.attempts + 1;
+    match &result.outcome {
+        DeliveryOutcome::Sent => {
+            let data = email_data(email, attempts, None);
+            email_event(tx, email, "email_sent", &data, result.at).await?;
+        }
+        DeliveryOutcome::Failed { error } => {
+            let data = email_data(email, attempts, Some(error));
+            email_event(tx, email, "email_failed", &data, result.at).await?;
+        }
+        DeliveryOutcome::Retry { .. } => {}
+    }
+    Ok(true)
+}
+
 fn ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
@@ -224,46 +309,49 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Marks a claimed row sent and records an `email_sent` event on its
-    /// case, in one transaction — only if `instance` still holds the claim.
-    /// Returns `false` when it does not (another sender took the row over
-    /// and will send it again: delivery is at least once).
+    /// Writes the results of finished attempts in one transaction (one
+    /// commit for many messages): each row is marked sent, rescheduled or
+    /// parked, with an `email_sent` / `email_failed` event on its case —
+    /// only where `instance` still holds the claim. Returns, per result,
+    /// whether it was written; `false` means another sender took the row
+    /// over after the lease ran out and will send it again (delivery is at
+    /// least once).
+    pub async fn record_deliveries(
+        &self,
+        instance: &str,
+        results: &[DeliveryResult],
+    ) -> Result<Vec<bool>, StoreError> {
+        if results.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .context("cannot begin recording delivery results")?;
+        let mut written = Vec::with_capacity(results.len());
+        for result in results {
+            written.push(record_one(&mut tx, instance, result).await?);
+        }
+        tx.commit()
+            .await
+            .context("cannot commit delivery results")?;
+        Ok(written)
+    }
+
+    /// Marks one claimed row sent (see [`Store::record_deliveries`]).
     pub async fn mark_email_sent(
         &self,
         email: &ClaimedEmail,
         instance: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self
-            .pool
-            .begin()
+        self.record_single(instance, email, DeliveryOutcome::Sent, now)
             .await
-            .context("cannot begin marking the email sent")?;
-        let changed = tx
-            .execute(
-                "update outbox set status = 'sent', sent_at = $3, attempts = attempts + 1, lease_until = null \
-                 where id = $1 and claimed_by = $2 and status = 'pending'",
-                args![&email.id, instance, to_ms(now)],
-            )
-            .await
-            .context("cannot mark the email sent")?;
-        if changed == 0 {
-            tx.rollback()
-                .await
-                .context("cannot roll back marking the email sent")?;
-            return Ok(false);
-        }
-        let data = email_data(email, email.attempts + 1, None);
-        email_event(&mut tx, email, "email_sent", &data, now).await?;
-        tx.commit()
-            .await
-            .context("cannot commit marking the email sent")?;
-        Ok(true)
     }
 
-    /// Counts a failed attempt, keeps its error and schedules the next one
-    /// at `next_attempt_at`, releasing the claim. Returns `false` when
-    /// `instance` no longer holds the claim.
+    /// Counts a failed attempt of one claimed row and schedules the next
+    /// (see [`Store::record_deliveries`]).
     pub async fn reschedule_email(
         &self,
         email: &ClaimedEmail,
@@ -271,30 +359,15 @@ impl Store {
         next_attempt_at: DateTime<Utc>,
         error: &str,
     ) -> Result<bool, StoreError> {
-        let mut tx = self
-            .pool
-            .begin()
+        let outcome = DeliveryOutcome::Retry {
+            next_attempt_at,
+            error: error.to_owned(),
+        };
+        self.record_single(instance, email, outcome, next_attempt_at)
             .await
-            .context("cannot begin rescheduling the email")?;
-        let changed = tx
-            .execute(
-                "update outbox set attempts = attempts + 1, next_attempt_at = $3, last_error = $4, \
-                 lease_until = null, claimed_by = null \
-                 where id = $1 and claimed_by = $2 and status = 'pending'",
-                args![&email.id, instance, to_ms(next_attempt_at), error],
-            )
-            .await
-            .context("cannot reschedule the email")?;
-        tx.commit()
-            .await
-            .context("cannot commit rescheduling the email")?;
-        Ok(changed > 0)
     }
 
-    /// Parks a claimed row as `failed` (a permanent failure, or the last
-    /// attempt) and records an `email_failed` event on its case, in one
-    /// transaction. The row stays; `escalator outbox retry` revives it.
-    /// Returns `false` when `instance` no longer holds the claim.
+    /// Parks one claimed row as failed (see [`Store::record_deliveries`]).
     pub async fn park_email(
         &self,
         email: &ClaimedEmail,
@@ -302,52 +375,26 @@ impl Store {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .context("cannot begin parking the email")?;
-        let changed = tx
-            .execute(
-                "update outbox set status = 'failed', attempts = attempts + 1, last_error = $3, lease_until = null \
-                 where id = $1 and claimed_by = $2 and status = 'pending'",
-                args![&email.id, instance, error],
-            )
-            .await
-            .context("cannot park the email")?;
-        if changed == 0 {
-            tx.rollback()
-                .await
-                .context("cannot roll back parking the email")?;
-            return Ok(false);
-        }
-        let data = email_data(email, email.attempts + 1, Some(error));
-        email_event(&mut tx, email, "email_failed", &data, now).await?;
-        tx.commit()
-            .await
-            .context("cannot commit parking the email")?;
-        Ok(true)
+        let outcome = DeliveryOutcome::Failed {
+            error: error.to_owned(),
+        };
+        self.record_single(instance, email, outcome, now).await
     }
 
-    /// Gives a claimed row back unattempted (the sender is shutting down).
-    pub async fn release_email(&self, id: &str, instance: &str) -> Result<bool, StoreError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .context("cannot begin releasing the email")?;
-        let changed = tx
-            .execute(
-                "update outbox set lease_until = null, claimed_by = null \
-                 where id = $1 and claimed_by = $2 and status = 'pending'",
-                args![id, instance],
-            )
-            .await
-            .context("cannot release the email")?;
-        tx.commit()
-            .await
-            .context("cannot commit releasing the email")?;
-        Ok(changed > 0)
+    async fn record_single(
+        &self,
+        instance: &str,
+        email: &ClaimedEmail,
+        outcome: DeliveryOutcome,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = DeliveryResult {
+            email: email.clone(),
+            outcome,
+            at,
+        };
+        let written = self.record_deliveries(instance, &[result]).await?;
+        Ok(written.first().copied().unwrap_or(false))
     }
 
     /// When the next pending row becomes claimable: its due time, or for a

@@ -20,7 +20,7 @@ mod write;
 use sqlx::migrate::Migrator;
 
 pub use cases::{CasePage, CaseQuery, MAX_PAGE};
-pub use delivery::{ClaimedEmail, OutboxEntry, OUTBOX_STATUSES};
+pub use delivery::{ClaimedEmail, DeliveryOutcome, DeliveryResult, OutboxEntry, OUTBOX_STATUSES};
 pub use error::StoreError;
 pub use ids::token_hash;
 pub use outbox::QueuedEmail;
