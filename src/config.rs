@@ -741,6 +741,30 @@ mod tests {
     }
 
     #[test]
+    fn the_mail_lease_and_send_timeout_come_from_the_environment_and_are_checked() {
+        let serve = ServeArgs {
+            mail_lease: Some("4s".to_owned()),
+            mail_send_timeout: Some("3s".to_owned()),
+            ..ServeArgs::default()
+        };
+        let settings = Settings::resolve(&SettingsArgs::default(), &serve).unwrap();
+        assert_eq!(settings.mail.lease, Duration::from_secs(4));
+        assert_eq!(settings.mail.send_timeout, Duration::from_secs(3));
+
+        let serve = ServeArgs {
+            mail_lease: Some("10s".to_owned()),
+            ..ServeArgs::default()
+        };
+        let error = Settings::resolve(&SettingsArgs::default(), &serve)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("mail.send_timeout") && error.contains("ESCALATOR_MAIL_LEASE"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn unknown_keys_in_the_file_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("escalator.toml");
