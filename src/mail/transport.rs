@@ -519,6 +519,43 @@ mod tests {
     }
 
     #[test]
+    fn smtp_urls_become_direct_sessions_with_their_port_tls_hello_and_credentials() {
+        let url = url::Url::parse(
+            "smtp://escalator:s3cr%40t@mail.example:2525/ehlo.example?tls=required",
+        )
+        .unwrap();
+        let endpoint = direct_endpoint(&url, "smtp://mail.example:2525")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (endpoint.host.as_str(), endpoint.port),
+            ("mail.example", 2525)
+        );
+        assert!(matches!(endpoint.tls, StartTls::Required(_)));
+        assert_eq!(endpoint.hello, ClientId::Domain("ehlo.example".to_owned()));
+        assert_eq!(
+            endpoint.credentials,
+            Some(Credentials::new(
+                "escalator".to_owned(),
+                "s3cr@t".to_owned()
+            ))
+        );
+
+        let plain = url::Url::parse("smtp://127.0.0.1").unwrap();
+        let endpoint = direct_endpoint(&plain, "smtp://127.0.0.1")
+            .unwrap()
+            .unwrap();
+        assert_eq!(endpoint.port, 25);
+        assert!(matches!(endpoint.tls, StartTls::Off));
+        assert!(endpoint.credentials.is_none());
+
+        let implicit = url::Url::parse("smtps://mail.example").unwrap();
+        assert!(direct_endpoint(&implicit, "smtps://mail.example")
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
     fn file_names_stay_inside_the_directory() {
         let message = Message::builder()
             .from("a@b.example".parse().unwrap())

@@ -162,3 +162,35 @@ async fn two_dispatchers_send_each_row_once(store: Store) {
     }
     println!("rows sent per instance: {by_instance:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shutdown_during_a_send_lets_it_finish_and_records_the_result() {
+    crate::harness::on_sqlite(shutdown_lets_the_send_in_flight_finish).await;
+}
+
+async fn shutdown_lets_the_send_in_flight_finish(store: Store) {
+    let Some(server) = SmtpServer::start("shutdown_during_a_send_lets_it_finish") else {
+        return;
+    };
+    add_partner(&store, "contoso").await;
+    let (case, row) = escalated_case(&store, "contoso", "CASE-1", &[], t0()).await;
+    let shutdown = CancellationToken::new();
+    let dispatcher = dispatcher(&store, &mail_settings(Some(&server.url())), &Metrics::new())
+        .with_shutdown(shutdown.clone());
+
+    server.stall();
+    let pass = tokio::spawn(async move { dispatcher.pass(after(10)).await });
+    crate::fixtures::eventually("the row is claimed", Duration::from_secs(20), || {
+        let store = store.clone();
+        let row = row.clone();
+        async move { entry(&store, &row).await.claimed_by }
+    })
+    .await;
+    shutdown.cancel();
+    server.unstall();
+    pass.await.unwrap().unwrap();
+
+    assert_eq!(entry(&store, &row).await.status, "sent");
+    assert_eq!(events_of(&store, &case.id, "email_sent").await.len(), 1);
+    assert_eq!(server.wait_for(1).len(), 1);
+}
