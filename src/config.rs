@@ -151,6 +151,16 @@ pub struct ServeArgs {
         value_name = "SPAN"
     )]
     pub worker_max_sleep: Option<String>,
+    /// How long a sender's claim on an email lasts (default `60s`; `[mail] lease`).
+    #[arg(long = "mail-lease", env = "ESCALATOR_MAIL_LEASE", value_name = "SPAN")]
+    pub mail_lease: Option<String>,
+    /// Time allowed for one send, shorter than the lease (default `30s`; `[mail] send_timeout`).
+    #[arg(
+        long = "mail-send-timeout",
+        env = "ESCALATOR_MAIL_SEND_TIMEOUT",
+        value_name = "SPAN"
+    )]
+    pub mail_send_timeout: Option<String>,
     /// Log format: `text` (default) or `json`.
     #[arg(
         long = "log-format",
@@ -652,13 +662,28 @@ impl Settings {
             if let Some(connections) = mail.connections {
                 settings.mail.connections = connections.max(1);
             }
-            if settings.mail.send_timeout >= settings.mail.lease {
-                return Err(invalid(
-                    "mail.send_timeout",
-                    &source,
-                    "must be shorter than `mail.lease`".to_owned(),
-                ));
-            }
+        }
+        let mut timing_source = format!("from {}", file_path.display());
+        if let Some(text) = &serve.mail_lease {
+            timing_source = "from --mail-lease/ESCALATOR_MAIL_LEASE".to_owned();
+            settings.mail.lease = parse_span(text)
+                .map_err(|message| invalid("mail.lease", &timing_source, message))?;
+        }
+        if let Some(text) = &serve.mail_send_timeout {
+            timing_source = "from --mail-send-timeout/ESCALATOR_MAIL_SEND_TIMEOUT".to_owned();
+            settings.mail.send_timeout = parse_span(text)
+                .map_err(|message| invalid("mail.send_timeout", &timing_source, message))?;
+        }
+        if settings.mail.send_timeout >= settings.mail.lease {
+            return Err(invalid(
+                "mail.send_timeout",
+                &timing_source,
+                format!(
+                    "{} must be shorter than `mail.lease` ({})",
+                    humantime::format_duration(settings.mail.send_timeout),
+                    humantime::format_duration(settings.mail.lease)
+                ),
+            ));
         }
         Ok(settings)
     }
@@ -785,6 +810,30 @@ mod tests {
             .to_string();
         assert!(
             error.contains("deadline_lease") && error.contains("longer than zero"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_mail_lease_and_send_timeout_come_from_the_environment_and_are_checked() {
+        let serve = ServeArgs {
+            mail_lease: Some("4s".to_owned()),
+            mail_send_timeout: Some("3s".to_owned()),
+            ..ServeArgs::default()
+        };
+        let settings = Settings::resolve(&SettingsArgs::default(), &serve).unwrap();
+        assert_eq!(settings.mail.lease, Duration::from_secs(4));
+        assert_eq!(settings.mail.send_timeout, Duration::from_secs(3));
+
+        let serve = ServeArgs {
+            mail_lease: Some("10s".to_owned()),
+            ..ServeArgs::default()
+        };
+        let error = Settings::resolve(&SettingsArgs::default(), &serve)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("mail.send_timeout") && error.contains("ESCALATOR_MAIL_LEASE"),
             "{error}"
         );
     }

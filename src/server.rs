@@ -4,7 +4,7 @@
 //! Tests call [`Server::start`] with a listener on port 0.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{self, AppState};
 use crate::config::Settings;
 use crate::deadlines::{self, DeadlineWorker};
+use crate::mail::{Dispatcher, SendError, Transport};
 use crate::policy::{LoadError, Loaded, Policy};
 use crate::store::{Store, StoreError};
 use crate::telemetry::{Metrics, ResultLabel};
@@ -33,6 +34,9 @@ pub enum ServeError {
         /// The diagnostics, rendered for people.
         rendered: String,
     },
+    /// The mail transport's settings are unusable (e.g. an unknown URL scheme).
+    #[error("mail: {0}")]
+    Mail(#[from] SendError),
     /// The listen address could not be bound or the server failed.
     #[error("{context}: {source}")]
     Io {
@@ -104,7 +108,7 @@ impl Server {
         };
         let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
-        spawn_workers(&state, &shutdown, &mut tasks);
+        spawn_workers(&state, &shutdown, &mut tasks)?;
 
         let app = api::router(state.clone());
         let stop = shutdown.clone();
@@ -155,8 +159,36 @@ impl Server {
     }
 }
 
-/// The background workers `serve` runs beside the API.
-fn spawn_workers(state: &AppState, shutdown: &CancellationToken, tasks: &mut JoinSet<()>) {
+/// The background workers `serve` runs beside the API: the mail dispatcher
+/// (woken by `state.mail_nudge` when a write enqueued emails) and the
+/// deadline worker (woken by `state.deadline_nudge`).
+fn spawn_workers(
+    state: &AppState,
+    shutdown: &CancellationToken,
+    tasks: &mut JoinSet<()>,
+) -> Result<(), ServeError> {
+    let transport = Transport::from_settings(&state.settings.mail)?;
+    let dispatcher = Dispatcher::new(
+        state.store.clone(),
+        transport.clone(),
+        &state.settings.mail,
+        state.metrics.clone(),
+    )
+    .with_shutdown(shutdown.clone());
+    tracing::info!(instance = dispatcher.instance(), destination = %transport.destination(), "mail dispatcher starting");
+    tasks.spawn(worker::run(
+        "mail",
+        dispatcher,
+        state.mail_nudge.clone(),
+        // Rows committed without a nudge (another instance, the CLI) still
+        // leave within the contract's 5 seconds.
+        Pacing {
+            max_sleep: Duration::from_secs(2),
+            ..Pacing::default()
+        },
+        shutdown.clone(),
+    ));
+
     let deadlines = DeadlineWorker::new(
         state.store.clone(),
         state.settings.clone(),
@@ -168,17 +200,17 @@ fn spawn_workers(state: &AppState, shutdown: &CancellationToken, tasks: &mut Joi
         instance = deadlines.instance(),
         "deadline worker claims as this instance"
     );
-    let pacing = Pacing {
-        max_sleep: state.settings.deadlines.max_sleep,
-        ..Pacing::default()
-    };
     tasks.spawn(worker::run(
         "deadlines",
         deadlines,
         state.deadline_nudge.clone(),
-        pacing,
+        Pacing {
+            max_sleep: state.settings.deadlines.max_sleep,
+            ..Pacing::default()
+        },
         shutdown.clone(),
     ));
+    Ok(())
 }
 
 /// Loads the policy directory, recording the load time and result; errors

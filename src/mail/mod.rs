@@ -6,10 +6,13 @@
 //! dispatcher renders and delivers it afterwards, so a retry sends the same
 //! message with the same `Message-ID`.
 
+mod connections;
+mod dispatcher;
 mod payload;
 mod render;
 mod transport;
 
+pub use dispatcher::{instance_id, retry_delay, Dispatcher};
 pub use payload::{DeadlineInfo, EmailEvent, EmailPayload, PartnerContact};
 pub use render::{render, RenderError};
 pub use transport::{SendError, Transport};

@@ -1,5 +1,6 @@
-//! How a rendered message leaves: SMTP through lettre's pooled async client,
-//! or `.eml` files in a directory when no server is configured.
+//! How a rendered message leaves: SMTP (`smtp://` over our own pool of
+//! `TCP_NODELAY` sessions, `smtps://` through lettre's pooled client), or
+//! `.eml` files in a directory when no server is configured.
 //!
 //! Every send is cut off by our own timeout (lettre's covers only the
 //! connect), and every failure is classified for the dispatcher: transient
@@ -16,6 +17,11 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
 
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::TlsParameters;
+use lettre::transport::smtp::extension::ClientId;
+
+use super::connections::{percent_decode, Connections, DirectError, Endpoint, StartTls};
 use super::RenderError;
 use crate::config::MailSettings;
 
@@ -135,16 +141,27 @@ impl Transport {
     }
 }
 
-/// SMTP delivery over lettre's connection pool.
+/// SMTP delivery over a pool of sessions.
 #[derive(Debug)]
 struct Smtp {
-    builder: AsyncSmtpTransportBuilder,
-    /// The pool in use; replaced after a timeout (see [`Smtp::discard`]).
-    slot: Mutex<Slot>,
+    route: Route,
     permits: Semaphore,
     connections: u32,
     timeout: Duration,
     server: String,
+}
+
+/// Which pool carries the sessions.
+#[derive(Debug)]
+enum Route {
+    /// `smtp://` (plain or STARTTLS): our own sessions with `TCP_NODELAY`.
+    Direct(Connections),
+    /// `smtps://`: lettre's pool (implicit TLS before the greeting).
+    Lettre {
+        builder: AsyncSmtpTransportBuilder,
+        /// The pool in use; replaced after a timeout (see [`Smtp::discard`]).
+        slot: Mutex<Slot>,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -175,9 +192,15 @@ impl Smtp {
             // lettre applies this to the connect only; `send` bounds the whole exchange.
             .timeout(Some(settings.send_timeout));
         let connections = settings.connections.max(1);
+        let route = match direct_endpoint(&parsed, &server)? {
+            Some(endpoint) => Route::Direct(Connections::new(endpoint, connections as usize)),
+            None => Route::Lettre {
+                builder,
+                slot: Mutex::new(Slot::default()),
+            },
+        };
         Ok(Smtp {
-            builder,
-            slot: Mutex::new(Slot::default()),
+            route,
             permits: Semaphore::new(connections as usize),
             connections,
             timeout: settings.send_timeout,
@@ -192,18 +215,37 @@ impl Smtp {
         let attempt = tokio::time::timeout(self.timeout, async {
             // INVARIANT: the semaphore is never closed, so `acquire` only waits.
             let _permit = self.permits.acquire().await;
-            let (generation, transport) = self.current();
-            used_generation = Some(generation);
-            transport.send_raw(envelope, &bytes).await
+            match &self.route {
+                Route::Direct(connections) => {
+                    used_generation = Some(None);
+                    connections.send(envelope, &bytes).await
+                }
+                Route::Lettre { builder, slot } => {
+                    let (generation, transport) = self.current(builder, slot);
+                    used_generation = Some(Some(generation));
+                    transport
+                        .send_raw(envelope, &bytes)
+                        .await
+                        .map(|_| ())
+                        .map_err(DirectError::Smtp)
+                }
+            }
         })
         .await;
         match attempt {
-            Ok(Ok(_response)) => Ok(()),
-            Ok(Err(error)) => Err(self.classify(&error)),
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(DirectError::Smtp(error))) => Err(self.classify(&error)),
+            Ok(Err(DirectError::Connect(error))) => Err(SendError::Transient {
+                via: self.server.clone(),
+                code: None,
+                detail: format!("cannot connect: {error}"),
+            }),
             Err(_elapsed) => {
                 let detail = match used_generation {
                     Some(generation) => {
-                        self.discard(generation);
+                        if let Some(generation) = generation {
+                            self.discard(generation);
+                        }
                         format!(
                             "no reply within {}",
                             humantime::format_duration(self.timeout)
@@ -226,13 +268,17 @@ impl Smtp {
 
     /// The pool in use, built on first need (building spawns lettre's pool
     /// janitor, which needs a running Tokio runtime).
-    fn current(&self) -> (u64, AsyncSmtpTransport<Tokio1Executor>) {
-        let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+    fn current(
+        &self,
+        builder: &AsyncSmtpTransportBuilder,
+        slot: &Mutex<Slot>,
+    ) -> (u64, AsyncSmtpTransport<Tokio1Executor>) {
+        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
         let generation = slot.generation;
         let transport = slot
             .transport
             .get_or_insert_with(|| {
-                self.builder
+                builder
                     .clone()
                     .pool_config(PoolConfig::new().max_size(self.connections))
                     .build()
@@ -247,8 +293,11 @@ impl Smtp {
     /// previous one. Sends still running on the old pool finish normally; its
     /// connections close when the last of them returns.
     fn discard(&self, generation: u64) {
+        let Route::Lettre { slot, .. } = &self.route else {
+            return;
+        };
         let old = {
-            let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
             if slot.generation != generation {
                 return;
             }
@@ -272,6 +321,68 @@ impl Smtp {
             SendError::Transient { via, code, detail }
         }
     }
+}
+
+/// The endpoint of our own session pool for `smtp://` URLs (plain,
+/// `?tls=required`, `?tls=opportunistic`); `None` for `smtps://`, which
+/// stays on lettre's pool. Mirrors lettre's reading of the URL: default
+/// ports 25 (plain) and 587 (STARTTLS), the path as EHLO name,
+/// percent-encoded `user:password@` for AUTH.
+fn direct_endpoint(url: &url::Url, server: &str) -> Result<Option<Endpoint>, SendError> {
+    if url.scheme() != "smtp" {
+        return Ok(None);
+    }
+    let config = |detail: String| SendError::Config {
+        setting: "smtp_url",
+        detail: format!("`{server}`: {detail}"),
+    };
+    let host = url
+        .host_str()
+        .ok_or_else(|| config("no host".to_owned()))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let tls_mode = url
+        .query_pairs()
+        .find(|(key, _)| key == "tls")
+        .map(|(_, value)| value.into_owned());
+    let parameters = || {
+        TlsParameters::new(host.clone())
+            .map_err(|error| config(format!("cannot set up TLS: {error}")))
+    };
+    let (tls, default_port) = match tls_mode.as_deref() {
+        None => (StartTls::Off, 25),
+        Some("required") => (StartTls::Required(parameters()?), 587),
+        Some("opportunistic") => (StartTls::Opportunistic(parameters()?), 587),
+        Some(other) => {
+            return Err(config(format!(
+                "`tls={other}` is neither `required` nor `opportunistic`"
+            )))
+        }
+    };
+    let hello = match url.path().trim_matches('/') {
+        "" => ClientId::default(),
+        name => ClientId::Domain(name.to_owned()),
+    };
+    let credentials = match url.password() {
+        None => None,
+        Some(password) => {
+            let user = percent_decode(url.username()).ok_or_else(|| {
+                config("the user name is not valid percent-encoded UTF-8".to_owned())
+            })?;
+            let password = percent_decode(password).ok_or_else(|| {
+                config("the password is not valid percent-encoded UTF-8".to_owned())
+            })?;
+            Some(Credentials::new(user, password))
+        }
+    };
+    Ok(Some(Endpoint {
+        host,
+        port: url.port().unwrap_or(default_port),
+        hello,
+        tls,
+        credentials,
+    }))
 }
 
 /// The URL without its password, for messages.
@@ -405,6 +516,43 @@ mod tests {
             ),
             "{error}"
         );
+    }
+
+    #[test]
+    fn smtp_urls_become_direct_sessions_with_their_port_tls_hello_and_credentials() {
+        let url = url::Url::parse(
+            "smtp://escalator:s3cr%40t@mail.example:2525/ehlo.example?tls=required",
+        )
+        .unwrap();
+        let endpoint = direct_endpoint(&url, "smtp://mail.example:2525")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (endpoint.host.as_str(), endpoint.port),
+            ("mail.example", 2525)
+        );
+        assert!(matches!(endpoint.tls, StartTls::Required(_)));
+        assert_eq!(endpoint.hello, ClientId::Domain("ehlo.example".to_owned()));
+        assert_eq!(
+            endpoint.credentials,
+            Some(Credentials::new(
+                "escalator".to_owned(),
+                "s3cr@t".to_owned()
+            ))
+        );
+
+        let plain = url::Url::parse("smtp://127.0.0.1").unwrap();
+        let endpoint = direct_endpoint(&plain, "smtp://127.0.0.1")
+            .unwrap()
+            .unwrap();
+        assert_eq!(endpoint.port, 25);
+        assert!(matches!(endpoint.tls, StartTls::Off));
+        assert!(endpoint.credentials.is_none());
+
+        let implicit = url::Url::parse("smtps://mail.example").unwrap();
+        assert!(direct_endpoint(&implicit, "smtps://mail.example")
+            .unwrap()
+            .is_none());
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod batch;
 mod cases;
 mod db;
 mod deadline_claims;
+mod delivery;
 mod error;
 mod ids;
 mod intake;
@@ -25,6 +26,7 @@ use sqlx::migrate::Migrator;
 
 pub use cases::{CasePage, CaseQuery, MAX_PAGE};
 pub use deadline_claims::ClaimedDeadline;
+pub use delivery::{ClaimedEmail, DeliveryOutcome, DeliveryResult, OutboxEntry, OUTBOX_STATUSES};
 pub use error::StoreError;
 pub use ids::token_hash;
 pub use intake::Intake;

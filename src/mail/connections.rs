@@ -1,0 +1,196 @@
+//! Our own small pool of SMTP connections, each over a TCP stream with
+//! `TCP_NODELAY` set, for `smtp://` URLs (plain or STARTTLS).
+//!
+//! lettre 0.11 writes a message's body and its terminating `\r\n.\r\n` as two
+//! writes and never sets `TCP_NODELAY`, so Nagle's algorithm holds the
+//! terminator until the server's delayed ACK: about 40 ms per message. lettre
+//! accepts an existing stream (`AsyncSmtpConnection::connect_with_transport`),
+//! so we open the socket ourselves and keep idle sessions here. Implicit TLS
+//! (`smtps://`) needs TLS before the greeting, which that constructor cannot
+//! do; those URLs stay on lettre's own pool (see `transport.rs`).
+
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use tokio::net::TcpStream;
+
+/// Idle sessions older than this are closed rather than reused: servers
+/// drop idle clients (Postfix after 300 s, many after 60 s).
+const MAX_IDLE: Duration = Duration::from_secs(30);
+
+/// How a session is secured after the greeting.
+#[derive(Clone)]
+pub(super) enum StartTls {
+    /// Plain SMTP.
+    Off,
+    /// STARTTLS when the server offers it.
+    Opportunistic(TlsParameters),
+    /// STARTTLS or no session at all.
+    Required(TlsParameters),
+}
+
+/// Where and how to open sessions.
+pub(super) struct Endpoint {
+    pub host: String,
+    pub port: u16,
+    pub hello: ClientId,
+    pub tls: StartTls,
+    pub credentials: Option<Credentials>,
+}
+
+/// Why one send failed.
+#[derive(Debug)]
+pub(super) enum DirectError {
+    /// The TCP connection could not be opened.
+    Connect(std::io::Error),
+    /// The SMTP session failed (a reply, TLS, or a broken connection).
+    Smtp(lettre::transport::smtp::Error),
+}
+
+/// Idle sessions, most recently used last. Callers bound the concurrency;
+/// the pool keeps at most `max_idle` sessions.
+pub(super) struct Connections {
+    endpoint: Endpoint,
+    max_idle: usize,
+    idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
+}
+
+impl std::fmt::Debug for Connections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connections")
+            .field("host", &self.endpoint.host)
+            .field("port", &self.endpoint.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connections {
+    pub(super) fn new(endpoint: Endpoint, max_idle: usize) -> Connections {
+        Connections {
+            endpoint,
+            max_idle,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Sends one message on an idle session or a new one. A reused session
+    /// that fails before the server answered anything (it was closed while
+    /// idle) is replaced by a fresh one once. A session is kept only if the
+    /// exchange left it usable; a send cut off by the caller's timeout drops
+    /// its session with the future, so a late reply is never read by the
+    /// next message.
+    pub(super) async fn send(
+        &self,
+        envelope: &Envelope,
+        message: &[u8],
+    ) -> Result<(), DirectError> {
+        if let Some(mut connection) = self.take_idle() {
+            match connection.send(envelope, message).await {
+                Ok(_) => {
+                    self.put_back(connection);
+                    return Ok(());
+                }
+                Err(error) if error.status().is_some() || error.is_client() => {
+                    self.put_back(connection);
+                    return Err(DirectError::Smtp(error));
+                }
+                // A network error on a reused session: open a new one.
+                Err(_) => drop(connection),
+            }
+        }
+        let mut connection = self.connect().await?;
+        let result = connection.send(envelope, message).await;
+        self.put_back(connection);
+        result.map(|_| ()).map_err(DirectError::Smtp)
+    }
+
+    fn take_idle(&self) -> Option<AsyncSmtpConnection> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        while let Some((connection, since)) = idle.pop() {
+            if since.elapsed() < MAX_IDLE && !connection.has_broken() {
+                return Some(connection);
+            }
+        }
+        None
+    }
+
+    fn put_back(&self, connection: AsyncSmtpConnection) {
+        if connection.has_broken() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < self.max_idle {
+            idle.push((connection, Instant::now()));
+        }
+    }
+
+    /// Opens a session: TCP with `TCP_NODELAY`, greeting and EHLO, STARTTLS
+    /// as configured, then AUTH when credentials are given.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, DirectError> {
+        let endpoint = &self.endpoint;
+        let stream = TcpStream::connect((endpoint.host.as_str(), endpoint.port))
+            .await
+            .map_err(DirectError::Connect)?;
+        stream.set_nodelay(true).map_err(DirectError::Connect)?;
+        let mut connection =
+            AsyncSmtpConnection::connect_with_transport(Box::new(stream), &endpoint.hello)
+                .await
+                .map_err(DirectError::Smtp)?;
+        match &endpoint.tls {
+            StartTls::Off => {}
+            StartTls::Opportunistic(parameters) => {
+                if connection.can_starttls() {
+                    connection
+                        .starttls(parameters.clone(), &endpoint.hello)
+                        .await
+                        .map_err(DirectError::Smtp)?;
+                }
+            }
+            StartTls::Required(parameters) => connection
+                .starttls(parameters.clone(), &endpoint.hello)
+                .await
+                .map_err(DirectError::Smtp)?,
+        }
+        if let Some(credentials) = &endpoint.credentials {
+            connection
+                .auth(DEFAULT_MECHANISMS, credentials)
+                .await
+                .map_err(DirectError::Smtp)?;
+        }
+        Ok(connection)
+    }
+}
+
+/// Decodes `%XX` escapes in a URL's user name or password.
+pub(super) fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' {
+            let hex = text.get(index + 1..index + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            index += 3;
+        } else {
+            out.push(bytes[index]);
+            index += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_escapes_in_credentials_are_decoded() {
+        assert_eq!(percent_decode("s3cr%40t%2F").as_deref(), Some("s3cr@t/"));
+        assert_eq!(percent_decode("plain").as_deref(), Some("plain"));
+        assert_eq!(percent_decode("bad%4"), None);
+    }
+}

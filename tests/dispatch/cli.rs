@@ -1,0 +1,128 @@
+//! `escalator outbox list|retry` through the real binary, on a SQLite file.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use escalator::store::Store;
+use escalator::telemetry::Metrics;
+use escalator::workflow::Role;
+use serde_json::Value;
+
+use crate::fixtures::{
+    add_partner, after, dispatcher, entry, escalated_case, events_of, mail_settings, t0,
+};
+
+fn escalator(dir: &Path, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_escalator"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("ESCALATOR_") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("ESCALATOR_DATABASE_URL", "sqlite://cli.db")
+        .output()
+        .unwrap()
+}
+
+fn json(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_list_shows_rows_and_retry_queues_a_failed_one_again_with_an_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("cli.db").display()))
+        .await
+        .unwrap();
+    add_partner(&store, "contoso").await;
+    let (_sent_case, sent_row) = escalated_case(&store, "contoso", "CASE-1", &[], t0()).await;
+    let (failed_case, failed_row) = escalated_case(&store, "contoso", "CASE-2", &[], t0()).await;
+    // One row delivered (as a file), the other parked as if refused.
+    let claimed = store
+        .claim_emails("test", after(10), std::time::Duration::from_secs(60), 10)
+        .await
+        .unwrap();
+    for email in &claimed {
+        if email.id == failed_row {
+            assert!(store
+                .park_email(email, "test", "550 recipient refused", after(20))
+                .await
+                .unwrap());
+        } else {
+            assert!(store
+                .mark_email_sent(email, "test", after(20))
+                .await
+                .unwrap());
+        }
+    }
+
+    let all = json(&escalator(dir.path(), &["outbox", "list"]));
+    let items = all["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{all:#}");
+    let failed = json(&escalator(
+        dir.path(),
+        &["outbox", "list", "--status", "failed"],
+    ));
+    assert_eq!(failed["items"].as_array().unwrap().len(), 1, "{failed:#}");
+    assert_eq!(failed["items"][0]["id"], failed_row.as_str());
+    assert_eq!(failed["items"][0]["last_error"], "550 recipient refused");
+    assert_eq!(failed["items"][0]["attempts"], 1);
+
+    let retried = json(&escalator(dir.path(), &["outbox", "retry", &failed_row]));
+    assert_eq!(retried["status"], "pending");
+    assert_eq!(retried["attempts"], 0);
+    let events = events_of(&store, &failed_case.id, "email_retried").await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].actor.role(), Role::Admin);
+    assert_eq!(events[0].data["outbox_id"], failed_row.as_str());
+    assert_eq!(events[0].data["error"], "550 recipient refused");
+
+    // Pending and sent rows are refused, naming the row.
+    let again = escalator(dir.path(), &["outbox", "retry", &failed_row]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains(&format!("`{failed_row}` is pending")),
+        "{}",
+        stderr(&again)
+    );
+    let sent = escalator(dir.path(), &["outbox", "retry", &sent_row]);
+    assert_eq!(sent.status.code(), Some(1));
+    assert!(
+        stderr(&sent).contains(&format!("`{sent_row}` is sent")),
+        "{}",
+        stderr(&sent)
+    );
+    let missing = escalator(dir.path(), &["outbox", "retry", "m_nope"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("no outbox row `m_nope`"),
+        "{}",
+        stderr(&missing)
+    );
+    let bad = escalator(dir.path(), &["outbox", "list", "--status", "lost"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("`lost`"), "{}", stderr(&bad));
+
+    // The retried row is delivered by the next pass.
+    let mut settings = mail_settings(None);
+    settings.outbox_dir = dir.path().join("outbox");
+    dispatcher(&store, &settings, &Metrics::new())
+        .pass(chrono::Utc::now())
+        .await
+        .unwrap();
+    let delivered = entry(&store, &failed_row).await;
+    assert_eq!((delivered.status.as_str(), delivered.attempts), ("sent", 1));
+    store.close().await;
+}

@@ -1,0 +1,196 @@
+//! Claims and leases: an expired claim is taken over by the same query and
+//! the old owner can no longer record a result; a dispatcher told to stop
+//! claims nothing; two dispatchers on one PostgreSQL database send each row
+//! exactly once.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use escalator::mail::Dispatcher;
+use escalator::store::Store;
+use escalator::telemetry::Metrics;
+use tokio_util::sync::CancellationToken;
+
+use crate::fixtures::{
+    add_partner, after, dispatcher, entry, escalated_case, events_of, mail_settings, t0,
+};
+use crate::smtp::SmtpServer;
+
+contract_tests!(
+    an_expired_lease_is_claimed_again_and_the_first_owner_cannot_record_a_result,
+    a_dispatcher_told_to_stop_claims_nothing_and_the_row_stays_pending,
+);
+
+async fn an_expired_lease_is_claimed_again_and_the_first_owner_cannot_record_a_result(
+    store: Store,
+) {
+    add_partner(&store, "contoso").await;
+    let (case, row) = escalated_case(&store, "contoso", "CASE-1", &[], t0()).await;
+    let lease = Duration::from_secs(10);
+
+    let first = store.claim_emails("a", after(10), lease, 10).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].id, row);
+    let held = entry(&store, &row).await;
+    assert_eq!(held.claimed_by.as_deref(), Some("a"));
+    assert_eq!(held.lease_until, Some(after(10_010)));
+
+    assert!(
+        store
+            .claim_emails("b", after(5_000), lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a live claim is not taken"
+    );
+    assert_eq!(
+        store.next_email_due().await.unwrap(),
+        Some(after(10_011)),
+        "the row is next claimable just after the lease"
+    );
+
+    let second = store
+        .claim_emails("b", after(10_011), lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1, "the expired claim is taken over");
+
+    assert!(!store
+        .mark_email_sent(&first[0], "a", after(10_020))
+        .await
+        .unwrap());
+    assert!(!store
+        .reschedule_email(&first[0], "a", after(20_000), "late")
+        .await
+        .unwrap());
+    assert!(!store
+        .park_email(&first[0], "a", "late", after(10_020))
+        .await
+        .unwrap());
+    assert_eq!(entry(&store, &row).await.claimed_by.as_deref(), Some("b"));
+    assert!(store
+        .mark_email_sent(&second[0], "b", after(10_030))
+        .await
+        .unwrap());
+    assert_eq!(entry(&store, &row).await.status, "sent");
+    assert_eq!(events_of(&store, &case.id, "email_sent").await.len(), 1);
+    assert!(events_of(&store, &case.id, "email_failed").await.is_empty());
+}
+
+async fn a_dispatcher_told_to_stop_claims_nothing_and_the_row_stays_pending(store: Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = mail_settings(None);
+    settings.outbox_dir = dir.path().join("outbox");
+    add_partner(&store, "contoso").await;
+    let (_case, row) = escalated_case(&store, "contoso", "CASE-1", &[], t0()).await;
+    let shutdown = CancellationToken::new();
+    shutdown.cancel();
+
+    let next = dispatcher(&store, &settings, &Metrics::new())
+        .with_shutdown(shutdown)
+        .pass(after(10))
+        .await
+        .unwrap();
+
+    let pending = entry(&store, &row).await;
+    assert_eq!((pending.status.as_str(), pending.attempts), ("pending", 0));
+    assert_eq!(pending.claimed_by, None);
+    assert_eq!(next, Some(t0()), "the row is still due");
+    assert!(!settings.outbox_dir.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_dispatchers_on_one_postgres_database_send_each_row_exactly_once() {
+    crate::harness::on_postgres(two_dispatchers_send_each_row_once).await;
+}
+
+async fn two_dispatchers_send_each_row_once(store: Store) {
+    let Some(server) = SmtpServer::start("two_dispatchers_on_one_postgres_database") else {
+        return;
+    };
+    const ROWS: usize = 100;
+    add_partner(&store, "contoso").await;
+    for index in 0..ROWS {
+        escalated_case(&store, "contoso", &format!("CASE-{index}"), &[], t0()).await;
+    }
+    let settings = mail_settings(Some(&server.url()));
+    let metrics = Metrics::new();
+    let first = dispatcher(&store, &settings, &metrics).with_instance("instance-a");
+    let second = dispatcher(&store, &settings, &metrics).with_instance("instance-b");
+
+    let drain = |dispatcher: Dispatcher| {
+        let store = store.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                dispatcher.pass(after(60_000)).await.unwrap();
+                if store
+                    .list_emails(Some("pending"), 1)
+                    .await
+                    .unwrap()
+                    .is_empty()
+                {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "rows still pending after 60 s");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    tokio::join!(drain(first), drain(second));
+
+    let received = server.wait_for(ROWS);
+    let mut copies: BTreeMap<String, usize> = BTreeMap::new();
+    for mail in &received {
+        *copies
+            .entry(mail.header("Message-ID").unwrap().to_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(copies.len(), ROWS, "every row arrived");
+    assert!(
+        copies.values().all(|count| *count == 1),
+        "some rows were sent twice: {copies:?}"
+    );
+    let sent = store.list_emails(Some("sent"), 200).await.unwrap();
+    assert_eq!(sent.len(), ROWS);
+    let mut by_instance: BTreeMap<String, usize> = BTreeMap::new();
+    for row in &sent {
+        assert_eq!(row.attempts, 1);
+        *by_instance
+            .entry(row.claimed_by.clone().unwrap_or_default())
+            .or_default() += 1;
+    }
+    println!("rows sent per instance: {by_instance:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shutdown_during_a_send_lets_it_finish_and_records_the_result() {
+    crate::harness::on_sqlite(shutdown_lets_the_send_in_flight_finish).await;
+}
+
+async fn shutdown_lets_the_send_in_flight_finish(store: Store) {
+    let Some(server) = SmtpServer::start("shutdown_during_a_send_lets_it_finish") else {
+        return;
+    };
+    add_partner(&store, "contoso").await;
+    let (case, row) = escalated_case(&store, "contoso", "CASE-1", &[], t0()).await;
+    let shutdown = CancellationToken::new();
+    let dispatcher = dispatcher(&store, &mail_settings(Some(&server.url())), &Metrics::new())
+        .with_shutdown(shutdown.clone());
+
+    server.stall();
+    let pass = tokio::spawn(async move { dispatcher.pass(after(10)).await });
+    crate::fixtures::eventually("the row is claimed", Duration::from_secs(20), || {
+        let store = store.clone();
+        let row = row.clone();
+        async move { entry(&store, &row).await.claimed_by }
+    })
+    .await;
+    shutdown.cancel();
+    server.unstall();
+    pass.await.unwrap().unwrap();
+
+    assert_eq!(entry(&store, &row).await.status, "sent");
+    assert_eq!(events_of(&store, &case.id, "email_sent").await.len(), 1);
+    assert_eq!(server.wait_for(1).len(), 1);
+}

@@ -1,0 +1,175 @@
+//! The real `escalator serve` process: a sender killed mid-send is taken
+//! over by the next one after its lease, and the shipped quickstart (no SMTP
+//! configured) writes `.eml` files to `outbox/`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use chrono::Utc;
+use escalator::store::Store;
+
+use crate::fixtures::{add_partner, entry, escalated_case, events_of, eventually, rules_dir};
+use crate::smtp::SmtpServer;
+
+/// A running `escalator serve`, killed when dropped.
+struct Serve {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Serve {
+    /// Starts `escalator serve` in `dir` on a free port, with a short lease
+    /// so that a takeover happens within seconds.
+    fn start(dir: &Path, database: &str, smtp_url: Option<&str>, name: &str) -> Serve {
+        let log = dir.join(format!("{name}.log"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_escalator"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("ESCALATOR_") {
+                command.env_remove(key);
+            }
+        }
+        command
+            .current_dir(dir)
+            .arg("serve")
+            .arg("--database")
+            .arg(database)
+            .arg("--rules")
+            .arg(rules_dir())
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .env("ESCALATOR_MAIL_LEASE", "4s")
+            .env("ESCALATOR_MAIL_SEND_TIMEOUT", "3s")
+            .env("RUST_LOG", "escalator=debug,info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        if let Some(url) = smtp_url {
+            command.arg("--smtp-url").arg(url);
+        }
+        let child = command.spawn().unwrap();
+        Serve { child, log }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `kill -9`: no shutdown, no cleanup, claims left behind.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_killed_mid_send_is_taken_over_after_its_lease_and_the_email_delivered() {
+    let Some(server) = SmtpServer::start("a_sender_killed_mid_send_is_taken_over") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("escalator.db").display());
+    let store = Store::connect(&database).await.unwrap();
+    add_partner(&store, "contoso").await;
+    let (case, row) = escalated_case(&store, "contoso", "CASE-1", &[], Utc::now()).await;
+
+    // The first process claims the row and starts sending; the server holds
+    // its reply, so the send is in flight when the process dies.
+    server.stall();
+    let first = Serve::start(dir.path(), &database, Some(&server.url()), "first");
+    let claimed_by = eventually(
+        "the first process claims the row",
+        Duration::from_secs(30),
+        || {
+            let store = store.clone();
+            let row = row.clone();
+            async move { entry(&store, &row).await.claimed_by }
+        },
+    )
+    .await;
+    assert!(
+        claimed_by.contains(&format!("/{}/", first.pid())),
+        "{claimed_by}\n{}",
+        first.log()
+    );
+    first.kill();
+    server.unstall();
+
+    // The row stays claimed by the dead process until its lease runs out;
+    // then the second process's claim query takes it over.
+    let second = Serve::start(dir.path(), &database, Some(&server.url()), "second");
+    let sent = eventually(
+        "the second process sends the row",
+        Duration::from_secs(30),
+        || {
+            let store = store.clone();
+            let row = row.clone();
+            async move { Some(entry(&store, &row).await).filter(|entry| entry.status == "sent") }
+        },
+    )
+    .await;
+    assert!(
+        sent.claimed_by
+            .as_deref()
+            .is_some_and(|owner| owner.contains(&format!("/{}/", second.pid()))),
+        "{sent:?}\n{}",
+        second.log()
+    );
+    // The killed attempt was never recorded: only the second one counts.
+    assert_eq!(sent.attempts, 1);
+    assert_eq!(events_of(&store, &case.id, "email_sent").await.len(), 1);
+
+    // The server may have accepted the first process's copy after it woke
+    // (it already held the whole message when the client died); the second
+    // process delivers one more. Either way every copy carries the same
+    // Message-ID, so mail clients show one message.
+    let received = server.wait_for(1);
+    assert!(
+        (1..=2).contains(&received.len()),
+        "one copy from the second process, at most one from the first: {received:#?}"
+    );
+    assert!(received
+        .iter()
+        .all(|mail| mail.header("Message-ID") == Some(sent.message_id.as_str())));
+    drop(second);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quickstart_without_smtp_writes_the_eml_file_to_outbox_and_marks_the_row_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("escalator.db").display());
+    let store = Store::connect(&database).await.unwrap();
+    add_partner(&store, "contoso").await;
+    let (case, row) = escalated_case(&store, "contoso", "CASE-1", &[], Utc::now()).await;
+
+    let serve = Serve::start(dir.path(), &database, None, "serve");
+
+    let sent = eventually("the row is sent", Duration::from_secs(30), || {
+        let store = store.clone();
+        let row = row.clone();
+        async move { Some(entry(&store, &row).await).filter(|entry| entry.status == "sent") }
+    })
+    .await;
+    let file = dir.path().join("outbox").join(format!(
+        "{}.eml",
+        sent.message_id.trim_matches(|c| c == '<' || c == '>')
+    ));
+    let text = std::fs::read_to_string(&file)
+        .unwrap_or_else(|error| panic!("{}: {error}\n{}", file.display(), serve.log()));
+    assert!(text.contains(&format!("[ESC-{}]", case.id)), "{text}");
+    assert_eq!(events_of(&store, &case.id, "email_sent").await.len(), 1);
+    drop(serve);
+    store.close().await;
+}
