@@ -30,6 +30,10 @@ pub struct Cli {
 
 /// Every command.
 #[derive(Debug, Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once per process; boxing would only complicate clap's derive"
+)]
 pub enum Command {
     /// Run the HTTP API and the background workers (email outbox, deadlines).
     Serve(ServeArgs),
