@@ -1,12 +1,15 @@
-//! Classifies one case against the compiled program. Built for speed: each
-//! atom and let is evaluated at most once per case (lazily, memoised in a
-//! per-thread scratch area reused across cases), string fields are compared
-//! as interned ids, and one Aho-Corasick pass per text field answers every
-//! keyword test. Only the [`Outcome`] allocates on the usual path.
+//! Classifies one case against the compiled program. Built for speed: the
+//! index narrows the requirements and rules to those the case's string
+//! fields leave possible, each atom and let is evaluated at most once per
+//! case (lazily, memoised in a per-thread scratch area reused across
+//! cases), string fields are compared as interned ids, and one
+//! Aho-Corasick pass per text field answers every keyword test. Only the
+//! [`Outcome`] allocates on the usual path.
 
 use std::cell::RefCell;
 
 use super::ast::NeedKind;
+use super::index;
 use super::program::{Atom, Haystack, IntField, Node, Program, SetField, TextField, NOT_INTERNED};
 use super::schema::{capability_set, Field};
 use super::template::{Segment, Template};
@@ -36,6 +39,8 @@ struct Scratch {
     /// Gap entries: kind, requirement index, item.
     gaps: Vec<(NeedKind, u32, u32)>,
     matched_requirements: Vec<u32>,
+    /// The index's candidates: requirements, then rules.
+    candidates: Vec<u64>,
 }
 
 impl Scratch {
@@ -100,7 +105,16 @@ fn run(
         s: scratch,
     };
 
-    for (index, requirement) in program.requirements.iter().enumerate() {
+    let mut candidates = std::mem::take(&mut cx.s.candidates);
+    program
+        .index
+        .candidates(&mut candidates, |slot| cx.slot_id(slot));
+    // INVARIANT: candidate bits below `split` are requirements, the rest rules, each in policy order.
+    let split = program.index.requirements();
+    let mut items = index::items(&candidates).peekable();
+
+    while let Some(index) = items.next_if(|i| *i < split) {
+        let requirement = &program.requirements[index];
         if !cx.node(requirement.when) {
             continue;
         }
@@ -117,7 +131,8 @@ fn run(
     let mut matched: Vec<MatchedRule> = Vec::new();
     let mut matched_ids: Vec<usize> = Vec::new();
     let mut decision: Option<Tier> = None;
-    for (index, rule) in program.rules.iter().enumerate() {
+    for index in items.map(|i| i - split) {
+        let rule = &program.rules[index];
         if cx.node(rule.when) && !rule.unless.is_some_and(|u| cx.node(u)) {
             matched.push(MatchedRule {
                 rule: rule.name.clone(),
@@ -128,6 +143,7 @@ fn run(
         }
     }
 
+    cx.s.candidates = candidates;
     let gaps = cx.gaps();
     let (decision, reasons, deciding, within, notify) = match decision {
         None => {

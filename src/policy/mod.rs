@@ -10,6 +10,7 @@ mod compile;
 pub mod diagnostics;
 mod eval;
 pub mod format;
+mod index;
 mod outcome;
 mod program;
 mod schema;

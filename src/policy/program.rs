@@ -10,6 +10,7 @@ use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use super::ast::{CompareOp, NeedKind};
+use super::index::Index;
 use super::schema::Field;
 use super::template::Template;
 use crate::case::{Severity as CaseSeverity, Tier};
@@ -238,4 +239,6 @@ pub struct Program {
     pub regexes: Vec<Regex>,
     /// Declared `values`, by field.
     pub declared: BTreeMap<Field, Vec<String>>,
+    /// The requirements and rules a case's string fields leave possible.
+    pub index: Index,
 }
