@@ -1,6 +1,7 @@
 //! The compiled policy: a flat arena of condition nodes over deduplicated
 //! atoms, interned strings, one Aho-Corasick automaton for every keyword
-//! and regexes compiled once. Built by `check`, read by `eval`; nothing in
+//! and regexes compiled once, and the index of rules and requirements by
+//! their guards on string fields. Built by `check`, read by `eval`; nothing in
 //! it refers back to the syntax tree, so evaluating never walks text.
 
 use std::collections::{BTreeMap, HashMap};
