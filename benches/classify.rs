@@ -5,6 +5,12 @@
 //!
 //! `cargo bench --bench classify` runs both; `cargo bench --bench classify -- --write DIR`
 //! writes the generated policy and cases to DIR for `escalator rules bench`.
+//!
+//! Two modes outside criterion serve instruction counting and comparisons
+//! between versions of the evaluator (run the built bench binary directly):
+//! `--repeat N` classifies the 10,000 cases N times in `repeat` (give
+//! callgrind `--toggle-collect='*classify::repeat*'` to count only that),
+//! and `--dump FILE` writes every outcome as one JSON line.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -54,14 +60,9 @@ fn cases() -> Vec<(Case, Capabilities)> {
 }
 
 fn classification(c: &mut Criterion) {
-    let policy = match Policy::from_sources(sources(BENCH)) {
-        Ok(loaded) => loaded.policy,
-        Err(diagnostics) => {
-            eprintln!("the generated policy does not load:\n{diagnostics}");
-            return;
-        }
+    let Some((policy, cases)) = workload() else {
+        return;
     };
-    let cases = cases();
     let mut group = c.benchmark_group("classify");
     group.throughput(Throughput::Elements(cases.len() as u64));
     group.sample_size(10);
@@ -103,6 +104,40 @@ fn write(dir: &str) -> std::io::Result<()> {
     std::fs::write(root.join("cases.jsonl"), lines.join("\n"))
 }
 
+/// The benchmark policy and cases, as criterion's classification sees them.
+fn workload() -> Option<(Policy, Vec<(Case, Capabilities)>)> {
+    match Policy::from_sources(sources(BENCH)) {
+        Ok(loaded) => Some((loaded.policy, cases())),
+        Err(diagnostics) => {
+            eprintln!("the generated policy does not load:\n{diagnostics}");
+            None
+        }
+    }
+}
+
+/// Classifies every case `times` times; kept out of line so callgrind can count it alone.
+#[inline(never)]
+fn repeat(policy: &Policy, cases: &[(Case, Capabilities)], times: usize) {
+    for _ in 0..times {
+        for (case, partner) in cases {
+            black_box(policy.classify(black_box(case), black_box(partner)));
+        }
+    }
+}
+
+/// Writes one outcome per line, to compare two versions of the evaluator.
+fn dump(path: &str) -> std::io::Result<()> {
+    let Some((policy, cases)) = workload() else {
+        return Ok(());
+    };
+    let mut out = String::new();
+    for (case, partner) in &cases {
+        out.push_str(&serde_json::to_string(&policy.classify(case, partner))?);
+        out.push('\n');
+    }
+    std::fs::write(path, out)
+}
+
 criterion_group!(benches, classification, check);
 
 fn main() {
@@ -114,6 +149,27 @@ fn main() {
         match write(dir) {
             Ok(()) => println!("wrote {dir}/policy-100, {dir}/policy-1000 and {dir}/cases.jsonl"),
             Err(error) => eprintln!("cannot write {dir}: {error}"),
+        }
+        return;
+    }
+    if let Some(at) = args.iter().position(|a| a == "--repeat") {
+        let times = args.get(at + 1).and_then(|n| n.parse().ok()).unwrap_or(1);
+        if let Some((policy, cases)) = workload() {
+            let start = std::time::Instant::now();
+            repeat(&policy, &cases, times);
+            let seconds = start.elapsed().as_secs_f64();
+            let count = (cases.len() * times) as f64;
+            println!(
+                "{count} classifications in {seconds:.3} s: {:.0} cases/s",
+                count / seconds
+            );
+        }
+        return;
+    }
+    if let Some(at) = args.iter().position(|a| a == "--dump") {
+        let path = args.get(at + 1).map_or("outcomes.jsonl", String::as_str);
+        if let Err(error) = dump(path) {
+            eprintln!("cannot write {path}: {error}");
         }
         return;
     }

@@ -10,6 +10,7 @@ use super::ast::{File, Span, Statement};
 use super::compile::{Builder, LetInfo, Scope};
 use super::diagnostics::Raw;
 use super::format;
+use super::index::{Conditions, Index};
 use super::program::{CRequirement, CRule, Program};
 use super::schema::{Field, Type, TOP_LEVEL};
 use super::template::{self, Template};
@@ -229,6 +230,17 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
         diagnostics.extend(warnings);
         return Err(diagnostics);
     }
+    let index = Index::build(
+        &Conditions {
+            nodes: &b.nodes,
+            children: &b.children,
+            lets: &lets,
+            atoms: &b.atoms,
+            interned: b.interner.len(),
+        },
+        &requirements.iter().map(|r| r.when).collect::<Vec<_>>(),
+        &rules.iter().map(|r| r.when).collect::<Vec<_>>(),
+    );
     Ok(Checked {
         program: Program {
             atoms: b.atoms,
@@ -244,6 +256,7 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
             automaton,
             regexes: b.regexes,
             declared: b.declared,
+            index,
         },
         warnings,
     })

@@ -1,15 +1,19 @@
-//! Classifies one case against the compiled program. Built for speed: each
-//! atom and let is evaluated at most once per case (lazily, memoised in a
-//! per-thread scratch area reused across cases), string fields are compared
-//! as interned ids, and one Aho-Corasick pass per text field answers every
-//! keyword test. Only the [`Outcome`] allocates on the usual path.
+//! Classifies one case against the compiled program. Built for speed: the
+//! index narrows the requirements and rules to those the case's string
+//! fields leave possible, each atom and let is evaluated at most once per
+//! case (lazily, memoised in a per-thread scratch area reused across
+//! cases), string fields are compared as interned ids, and one
+//! Aho-Corasick pass per text field answers every keyword test. Only the
+//! [`Outcome`] allocates on the usual path.
 
 use std::cell::RefCell;
 
 use super::ast::NeedKind;
+use super::index;
 use super::program::{Atom, Haystack, IntField, Node, Program, SetField, TextField, NOT_INTERNED};
-use super::schema::{capability_set, Field};
-use super::template::{Segment, Template};
+use super::render;
+use super::schema::capability_set;
+use super::template::Template;
 use super::{Gap, Gaps, MatchedRule, Outcome};
 use crate::case::{Capabilities, Case, Tier};
 
@@ -36,6 +40,12 @@ struct Scratch {
     /// Gap entries: kind, requirement index, item.
     gaps: Vec<(NeedKind, u32, u32)>,
     matched_requirements: Vec<u32>,
+    /// Matching rules, in policy order.
+    matched_rules: Vec<u32>,
+    /// A reason being rendered; copied out at its exact size.
+    reason: String,
+    /// The index's candidates: requirements, then rules.
+    candidates: Vec<u64>,
 }
 
 impl Scratch {
@@ -50,6 +60,7 @@ impl Scratch {
         self.text_ready = false;
         self.gaps.clear();
         self.matched_requirements.clear();
+        self.matched_rules.clear();
     }
 }
 
@@ -100,7 +111,16 @@ fn run(
         s: scratch,
     };
 
-    for (index, requirement) in program.requirements.iter().enumerate() {
+    let mut candidates = std::mem::take(&mut cx.s.candidates);
+    program
+        .index
+        .candidates(&mut candidates, |slot| cx.slot_id(slot));
+    // INVARIANT: candidate bits below `split` are requirements, the rest rules, each in policy order.
+    let split = program.index.requirements();
+    let mut items = index::items(&candidates).peekable();
+
+    while let Some(index) = items.next_if(|i| *i < split) {
+        let requirement = &program.requirements[index];
         if !cx.node(requirement.when) {
             continue;
         }
@@ -114,20 +134,27 @@ fn run(
     // Gap entries must be listed per kind; requirement then need order is policy order.
     cx.s.gaps.sort_by_key(|(kind, _, _)| *kind);
 
-    let mut matched: Vec<MatchedRule> = Vec::new();
-    let mut matched_ids: Vec<usize> = Vec::new();
     let mut decision: Option<Tier> = None;
-    for (index, rule) in program.rules.iter().enumerate() {
+    for index in items.map(|i| i - split) {
+        let rule = &program.rules[index];
         if cx.node(rule.when) && !rule.unless.is_some_and(|u| cx.node(u)) {
-            matched.push(MatchedRule {
-                rule: rule.name.clone(),
-                tier: rule.tier,
-            });
-            matched_ids.push(index);
+            cx.s.matched_rules.push(index as u32);
             decision = Some(decision.map_or(rule.tier, |d| d.max(rule.tier)));
         }
     }
+    cx.s.candidates = candidates;
 
+    let matched_rules = std::mem::take(&mut cx.s.matched_rules);
+    let matched: Vec<MatchedRule> = matched_rules
+        .iter()
+        .map(|i| {
+            let rule = &program.rules[*i as usize];
+            MatchedRule {
+                rule: rule.name.clone(),
+                tier: rule.tier,
+            }
+        })
+        .collect();
     let gaps = cx.gaps();
     let (decision, reasons, deciding, within, notify) = match decision {
         None => {
@@ -141,31 +168,29 @@ fn run(
             )
         }
         Some(tier) => {
-            let mut reasons = Vec::new();
-            let mut deciding = Vec::new();
-            let mut within: Option<u64> = None;
+            let deciding_rules = || {
+                matched_rules
+                    .iter()
+                    .map(|i| &program.rules[*i as usize])
+                    .filter(|r| r.tier == tier)
+            };
+            let deciding: Vec<String> = deciding_rules().map(|r| r.name.clone()).collect();
+            let within = deciding_rules().filter_map(|r| r.within).min();
             let mut notify: Vec<String> = Vec::new();
-            for rule in matched_ids
-                .iter()
-                .map(|i| &program.rules[*i])
-                .filter(|r| r.tier == tier)
-            {
-                deciding.push(rule.name.clone());
-                if let Some(because) = &rule.because {
-                    reasons.push(cx.render(because, &gaps));
+            for address in deciding_rules().flat_map(|r| &r.notify) {
+                if !notify.contains(address) {
+                    notify.push(address.clone());
                 }
-                if let Some(minutes) = rule.within {
-                    within = Some(within.map_or(minutes, |w| w.min(minutes)));
-                }
-                for address in &rule.notify {
-                    if !notify.contains(address) {
-                        notify.push(address.clone());
-                    }
-                }
+            }
+            let mut reasons =
+                Vec::with_capacity(deciding_rules().filter(|r| r.because.is_some()).count());
+            for because in deciding_rules().filter_map(|r| r.because.as_ref()) {
+                reasons.push(cx.render(because, &gaps));
             }
             (tier, reasons, deciding, within, notify)
         }
     };
+    cx.s.matched_rules = matched_rules;
     let matched_requirements = if trace {
         cx.s.matched_requirements
             .iter()
@@ -365,7 +390,7 @@ impl Cx<'_> {
         }
     }
 
-    /// Runs the automaton once over the subject and once over the description.
+    /// Scans the subject and the description once each, the first time a keyword test asks.
     fn scan(&mut self) {
         if self.s.scanned {
             return;
@@ -412,8 +437,14 @@ impl Cx<'_> {
         }
     }
 
+    /// The gap lists, each allocated once at its final size.
     fn gaps(&self) -> Gaps {
-        let mut gaps = Gaps::default();
+        let count = |kind: NeedKind| self.s.gaps.iter().filter(|(k, _, _)| *k == kind).count();
+        let mut gaps = Gaps {
+            training: Vec::with_capacity(count(NeedKind::Training)),
+            documentation: Vec::with_capacity(count(NeedKind::Documentation)),
+            tooling: Vec::with_capacity(count(NeedKind::Tooling)),
+        };
         for (kind, req, need) in &self.s.gaps {
             let requirement = &self.p.requirements[*req as usize];
             let gap = Gap {
@@ -429,52 +460,28 @@ impl Cx<'_> {
         gaps
     }
 
+    /// Renders a reason in the reused buffer, then copies it out at its exact size.
     fn render(&mut self, template: &Template, gaps: &Gaps) -> String {
-        let mut out = String::new();
-        for segment in &template.segments {
-            match segment {
-                Segment::Lit(text) => out.push_str(text),
-                Segment::Gaps => out.push_str(&render_gaps(gaps)),
-                Segment::Field(field) => self.render_field(field, gaps, &mut out),
-            }
+        if render::reads_text(template) {
+            self.text(TextField::Text);
         }
-        out
-    }
-
-    fn render_field(&mut self, field: &Field, gaps: &Gaps, out: &mut String) {
-        match field {
-            Field::Severity => out.push_str(self.case.severity().as_str()),
-            Field::AffectedUsers => out.push_str(&self.case.affected_users().to_string()),
-            Field::Reopened => out.push_str(&self.case.reopened().to_string()),
-            Field::GapsCount => out.push_str(&gaps.count().to_string()),
-            Field::GapsAny => out.push_str(if gaps.any() { "true" } else { "false" }),
-            Field::Text => out.push_str(self.text(TextField::Text)),
-            Field::GapSet(kind) => {
-                let list = match kind {
-                    NeedKind::Training => &gaps.training,
-                    NeedKind::Documentation => &gaps.documentation,
-                    NeedKind::Tooling => &gaps.tooling,
-                };
-                let items: std::collections::BTreeSet<&str> =
-                    list.iter().map(|g| g.item.as_str()).collect();
-                out.push_str(&items.into_iter().collect::<Vec<_>>().join(", "));
-            }
-            Field::Attempted | Field::PartnerSet(_) => {
-                if let Some(set) = field.set_value(self.case, self.partner) {
-                    out.push_str(
-                        &set.iter()
-                            .map(String::as_str)
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    );
-                }
-            }
-            other => out.push_str(
-                other
-                    .string_value(self.case, self.partner)
-                    .unwrap_or_default(),
-            ),
-        }
+        let mut buffer = std::mem::take(&mut self.s.reason);
+        buffer.clear();
+        let text = if self.s.text_ready {
+            self.s.text.as_str()
+        } else {
+            ""
+        };
+        let facts = render::Facts {
+            case: self.case,
+            partner: self.partner,
+            text,
+            gaps,
+        };
+        render::render(template, &facts, &mut buffer);
+        let reason = buffer.as_str().to_owned();
+        self.s.reason = buffer;
+        reason
     }
 }
 
@@ -494,25 +501,4 @@ fn scan_into(
         let pattern = found.pattern().as_usize();
         hits[pattern / 64] |= 1u64 << (pattern % 64);
     }
-}
-
-/// `training: a, b; tooling: c` — kinds in outcome order, items in policy order without repeats.
-pub fn render_gaps(gaps: &Gaps) -> String {
-    let mut parts = Vec::new();
-    for (kind, list) in [
-        ("training", &gaps.training),
-        ("documentation", &gaps.documentation),
-        ("tooling", &gaps.tooling),
-    ] {
-        let mut items: Vec<&str> = Vec::new();
-        for gap in list {
-            if !items.contains(&gap.item.as_str()) {
-                items.push(&gap.item);
-            }
-        }
-        if !items.is_empty() {
-            parts.push(format!("{kind}: {}", items.join(", ")));
-        }
-    }
-    parts.join("; ")
 }

@@ -10,8 +10,10 @@ mod compile;
 pub mod diagnostics;
 mod eval;
 pub mod format;
+mod index;
 mod outcome;
 mod program;
+mod render;
 mod schema;
 mod suggest;
 pub mod syntax;
@@ -22,8 +24,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub use diagnostics::{Diagnostic, Diagnostics, Note, Severity as DiagnosticSeverity};
-pub use eval::render_gaps;
 pub use outcome::{Gap, Gaps, MatchedRule, Outcome};
+pub use render::render_gaps;
 
 use crate::case::{Capabilities, Case, CaseError};
 use diagnostics::Raw;

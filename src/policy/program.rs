@@ -1,6 +1,7 @@
 //! The compiled policy: a flat arena of condition nodes over deduplicated
 //! atoms, interned strings, one Aho-Corasick automaton for every keyword
-//! and regexes compiled once. Built by `check`, read by `eval`; nothing in
+//! and regexes compiled once, and the index of rules and requirements by
+//! their guards on string fields. Built by `check`, read by `eval`; nothing in
 //! it refers back to the syntax tree, so evaluating never walks text.
 
 use std::collections::{BTreeMap, HashMap};
@@ -10,6 +11,7 @@ use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use super::ast::{CompareOp, NeedKind};
+use super::index::Index;
 use super::schema::Field;
 use super::template::Template;
 use crate::case::{Severity as CaseSeverity, Tier};
@@ -238,4 +240,6 @@ pub struct Program {
     pub regexes: Vec<Regex>,
     /// Declared `values`, by field.
     pub declared: BTreeMap<Field, Vec<String>>,
+    /// The requirements and rules a case's string fields leave possible.
+    pub index: Index,
 }
