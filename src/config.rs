@@ -14,6 +14,10 @@ use serde::Deserialize;
 
 use crate::case::Severity;
 
+mod args;
+
+pub use args::{ServeArgs, SettingsArgs};
+
 /// Default database: an SQLite file in the working directory, created if missing.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://escalator.db";
 /// Default policy directory.
@@ -56,118 +60,6 @@ pub enum ConfigError {
         /// What was wrong.
         message: String,
     },
-}
-
-/// The settings as given on the command line or in the environment; `None`
-/// falls through to the file and then to the default.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct SettingsArgs {
-    /// Configuration file (read when present).
-    #[arg(
-        long = "config",
-        env = "ESCALATOR_CONFIG",
-        global = true,
-        value_name = "FILE"
-    )]
-    pub config: Option<PathBuf>,
-    /// Database URL: `sqlite://FILE` (default `sqlite://escalator.db`) or `postgres://…`.
-    #[arg(
-        long = "database",
-        env = "ESCALATOR_DATABASE_URL",
-        global = true,
-        value_name = "URL"
-    )]
-    pub database: Option<String>,
-    /// Policy directory (default `rules`).
-    #[arg(
-        long = "rules",
-        env = "ESCALATOR_RULES",
-        global = true,
-        value_name = "DIR"
-    )]
-    pub rules: Option<PathBuf>,
-}
-
-/// Settings that only `serve` uses.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct ServeArgs {
-    /// Listen address (default `127.0.0.1:8080`).
-    #[arg(long, env = "ESCALATOR_LISTEN", value_name = "ADDR")]
-    pub listen: Option<String>,
-    /// SMTP URL (`smtp://host:port`, `smtps://…`, `smtp://…?tls=required`); unset: `.eml` files in `outbox/`.
-    #[arg(long = "smtp-url", env = "ESCALATOR_SMTP_URL", value_name = "URL")]
-    pub smtp_url: Option<String>,
-    /// Escalation desk address.
-    #[arg(
-        long = "escalation-to",
-        env = "ESCALATOR_ESCALATION_TO",
-        value_name = "ADDR"
-    )]
-    pub escalation_to: Option<String>,
-    /// Sender address.
-    #[arg(long = "mail-from", env = "ESCALATOR_MAIL_FROM", value_name = "ADDR")]
-    pub mail_from: Option<String>,
-    /// Directory for `.eml` files when no SMTP server is configured (default `outbox`).
-    #[arg(long = "outbox-dir", env = "ESCALATOR_OUTBOX_DIR", value_name = "DIR")]
-    pub outbox_dir: Option<PathBuf>,
-    /// Acknowledgement deadlines by severity (default `critical=1h,moderate=24h,minimal=72h`).
-    #[arg(
-        long = "ack-within",
-        env = "ESCALATOR_ACK_WITHIN",
-        value_name = "SPANS"
-    )]
-    pub ack_within: Option<String>,
-    /// Resolution targets by severity (default `critical=24h,moderate=5d,minimal=10d`).
-    #[arg(
-        long = "resolve-within",
-        env = "ESCALATOR_RESOLVE_WITHIN",
-        value_name = "SPANS"
-    )]
-    pub resolve_within: Option<String>,
-    /// Share of a deadline after which a warning goes out (default `0.8`).
-    #[arg(long = "warn-at", env = "ESCALATOR_WARN_AT", value_name = "SHARE")]
-    pub warn_at: Option<String>,
-    /// Reminders per deadline at most (default `3`).
-    #[arg(
-        long = "max-reminders",
-        env = "ESCALATOR_MAX_REMINDERS",
-        value_name = "N"
-    )]
-    pub max_reminders: Option<String>,
-    /// Delay after which a resolved case closes (default `7d`).
-    #[arg(long = "auto-close", env = "ESCALATOR_AUTO_CLOSE", value_name = "SPAN")]
-    pub auto_close: Option<String>,
-    /// How long the deadline worker's claim on a deadline lasts (default `60s`).
-    #[arg(
-        long = "deadline-lease",
-        env = "ESCALATOR_DEADLINE_LEASE",
-        value_name = "SPAN"
-    )]
-    pub deadline_lease: Option<String>,
-    /// Longest sleep of the deadline worker between passes (default `10s`).
-    #[arg(
-        long = "worker-max-sleep",
-        env = "ESCALATOR_WORKER_MAX_SLEEP",
-        value_name = "SPAN"
-    )]
-    pub worker_max_sleep: Option<String>,
-    /// How long a sender's claim on an email lasts (default `60s`; `[mail] lease`).
-    #[arg(long = "mail-lease", env = "ESCALATOR_MAIL_LEASE", value_name = "SPAN")]
-    pub mail_lease: Option<String>,
-    /// Time allowed for one send, shorter than the lease (default `30s`; `[mail] send_timeout`).
-    #[arg(
-        long = "mail-send-timeout",
-        env = "ESCALATOR_MAIL_SEND_TIMEOUT",
-        value_name = "SPAN"
-    )]
-    pub mail_send_timeout: Option<String>,
-    /// Log format: `text` (default) or `json`.
-    #[arg(
-        long = "log-format",
-        env = "ESCALATOR_LOG_FORMAT",
-        value_name = "FORMAT"
-    )]
-    pub log_format: Option<String>,
 }
 
 /// The contents of `escalator.toml`; every key optional.
@@ -443,26 +335,11 @@ impl Settings {
     /// then the configuration file, then the defaults.
     pub fn resolve(common: &SettingsArgs, serve: &ServeArgs) -> Result<Settings, ConfigError> {
         let (file, file_path) = read_file(common.config.as_deref())?;
+        let sources = Sources {
+            file_path: &file_path,
+        };
         let mut settings = Settings::default();
 
-        if let Some(raw) = pick(
-            common.database.clone(),
-            "--database/ESCALATOR_DATABASE_URL",
-            file.database,
-            &file_path,
-        ) {
-            if !(raw.value.starts_with("sqlite:")
-                || raw.value.starts_with("postgres://")
-                || raw.value.starts_with("postgresql://"))
-            {
-                return Err(invalid(
-                    "database",
-                    &raw.source,
-                    format!("`{}` is neither `sqlite://…` nor `postgres://…`", raw.value),
-                ));
-            }
-            settings.database_url = raw.value;
-        }
         if let Some(raw) = pick(
             common.rules.clone(),
             "--rules/ESCALATOR_RULES",
@@ -472,56 +349,6 @@ impl Settings {
             settings.rules_dir = raw.value;
         }
         if let Some(raw) = pick(
-            serve.listen.clone(),
-            "--listen/ESCALATOR_LISTEN",
-            file.listen,
-            &file_path,
-        ) {
-            settings.listen = raw.value.parse().map_err(|_| {
-                invalid(
-                    "listen",
-                    &raw.source,
-                    format!("`{}` is not an address such as `127.0.0.1:8080`", raw.value),
-                )
-            })?;
-        }
-        if let Some(raw) = pick(
-            serve.smtp_url.clone(),
-            "--smtp-url/ESCALATOR_SMTP_URL",
-            file.smtp_url,
-            &file_path,
-        ) {
-            let trimmed = raw.value.trim().to_owned();
-            if !trimmed.is_empty() {
-                url::Url::parse(&trimmed).map_err(|error| {
-                    invalid(
-                        "smtp_url",
-                        &raw.source,
-                        format!("`{trimmed}` is not a URL ({error})"),
-                    )
-                })?;
-                settings.mail.smtp_url = Some(trimmed);
-            }
-        }
-        if let Some(raw) = pick(
-            serve.escalation_to.clone(),
-            "--escalation-to/ESCALATOR_ESCALATION_TO",
-            file.escalation_to,
-            &file_path,
-        ) {
-            check_address("escalation_to", &raw)?;
-            settings.mail.escalation_to = raw.value;
-        }
-        if let Some(raw) = pick(
-            serve.mail_from.clone(),
-            "--mail-from/ESCALATOR_MAIL_FROM",
-            file.mail_from,
-            &file_path,
-        ) {
-            check_address("mail_from", &raw)?;
-            settings.mail.mail_from = raw.value;
-        }
-        if let Some(raw) = pick(
             serve.outbox_dir.clone(),
             "--outbox-dir/ESCALATOR_OUTBOX_DIR",
             file.outbox_dir,
@@ -529,104 +356,133 @@ impl Settings {
         ) {
             settings.mail.outbox_dir = raw.value;
         }
-        if let Some(raw) = pick(
-            serve.ack_within.clone(),
+        if let Some(url) = sources.resolve(
+            "database",
+            "--database/ESCALATOR_DATABASE_URL",
+            &common.database,
+            file.database,
+            parse_database_url,
+        )? {
+            settings.database_url = url;
+        }
+        if let Some(listen) = sources.resolve(
+            "listen",
+            "--listen/ESCALATOR_LISTEN",
+            &serve.listen,
+            file.listen,
+            |text| {
+                text.parse()
+                    .map_err(|_| format!("`{text}` is not an address such as `127.0.0.1:8080`"))
+            },
+        )? {
+            settings.listen = listen;
+        }
+        if let Some(url) = sources.resolve(
+            "smtp_url",
+            "--smtp-url/ESCALATOR_SMTP_URL",
+            &serve.smtp_url,
+            file.smtp_url,
+            parse_smtp_url,
+        )? {
+            settings.mail.smtp_url = url;
+        }
+        if let Some(address) = sources.resolve(
+            "escalation_to",
+            "--escalation-to/ESCALATOR_ESCALATION_TO",
+            &serve.escalation_to,
+            file.escalation_to,
+            parse_address,
+        )? {
+            settings.mail.escalation_to = address;
+        }
+        if let Some(address) = sources.resolve(
+            "mail_from",
+            "--mail-from/ESCALATOR_MAIL_FROM",
+            &serve.mail_from,
+            file.mail_from,
+            parse_address,
+        )? {
+            settings.mail.mail_from = address;
+        }
+        if let Some(spans) = sources.resolve(
+            "ack_within",
             "--ack-within/ESCALATOR_ACK_WITHIN",
+            &serve.ack_within,
             file.ack_within,
-            &file_path,
-        ) {
-            settings.deadlines.ack_within = SeveritySpans::parse(&raw.value)
-                .map_err(|message| invalid("ack_within", &raw.source, message))?;
+            SeveritySpans::parse,
+        )? {
+            settings.deadlines.ack_within = spans;
         }
-        if let Some(raw) = pick(
-            serve.resolve_within.clone(),
+        if let Some(spans) = sources.resolve(
+            "resolve_within",
             "--resolve-within/ESCALATOR_RESOLVE_WITHIN",
+            &serve.resolve_within,
             file.resolve_within,
-            &file_path,
-        ) {
-            settings.deadlines.resolve_within = SeveritySpans::parse(&raw.value)
-                .map_err(|message| invalid("resolve_within", &raw.source, message))?;
+            SeveritySpans::parse,
+        )? {
+            settings.deadlines.resolve_within = spans;
         }
-        if let Some(raw) = pick(
-            serve.warn_at.clone(),
+        if let Some(share) = sources.resolve(
+            "warn_at",
             "--warn-at/ESCALATOR_WARN_AT",
+            &serve.warn_at,
             file.warn_at.map(toml_scalar),
-            &file_path,
-        ) {
-            let share: f64 = raw.value.trim().parse().map_err(|_| {
-                invalid(
-                    "warn_at",
-                    &raw.source,
-                    format!("`{}` is not a number", raw.value),
-                )
-            })?;
-            if !(share > 0.0 && share < 1.0) {
-                return Err(invalid(
-                    "warn_at",
-                    &raw.source,
-                    format!("{share} must be between 0 and 1 (exclusive)"),
-                ));
-            }
+            parse_share,
+        )? {
             settings.deadlines.warn_at = share;
         }
-        if let Some(raw) = pick(
-            serve.max_reminders.clone(),
+        if let Some(count) = sources.resolve(
+            "max_reminders",
             "--max-reminders/ESCALATOR_MAX_REMINDERS",
+            &serve.max_reminders,
             file.max_reminders.map(toml_scalar),
-            &file_path,
-        ) {
-            settings.deadlines.max_reminders = raw.value.trim().parse().map_err(|_| {
-                invalid(
-                    "max_reminders",
-                    &raw.source,
-                    format!("`{}` is not a whole number", raw.value),
-                )
-            })?;
+            |text| {
+                text.trim()
+                    .parse()
+                    .map_err(|_| format!("`{text}` is not a whole number"))
+            },
+        )? {
+            settings.deadlines.max_reminders = count;
         }
-        if let Some(raw) = pick(
-            serve.auto_close.clone(),
+        if let Some(span) = sources.resolve(
+            "auto_close",
             "--auto-close/ESCALATOR_AUTO_CLOSE",
+            &serve.auto_close,
             file.auto_close,
-            &file_path,
-        ) {
-            settings.deadlines.auto_close = parse_span(&raw.value)
-                .map_err(|message| invalid("auto_close", &raw.source, message))?;
+            parse_span,
+        )? {
+            settings.deadlines.auto_close = span;
         }
-        if let Some(raw) = pick(
-            serve.deadline_lease.clone(),
+        if let Some(span) = sources.resolve(
+            "deadline_lease",
             "--deadline-lease/ESCALATOR_DEADLINE_LEASE",
+            &serve.deadline_lease,
             file.deadline_lease,
-            &file_path,
-        ) {
-            settings.deadlines.lease = positive_span(&raw)
-                .map_err(|message| invalid("deadline_lease", &raw.source, message))?;
+            positive_span,
+        )? {
+            settings.deadlines.lease = span;
         }
-        if let Some(raw) = pick(
-            serve.worker_max_sleep.clone(),
+        if let Some(span) = sources.resolve(
+            "worker_max_sleep",
             "--worker-max-sleep/ESCALATOR_WORKER_MAX_SLEEP",
+            &serve.worker_max_sleep,
             file.worker_max_sleep,
-            &file_path,
-        ) {
-            settings.deadlines.max_sleep = positive_span(&raw)
-                .map_err(|message| invalid("worker_max_sleep", &raw.source, message))?;
+            positive_span,
+        )? {
+            settings.deadlines.max_sleep = span;
         }
-        if let Some(raw) = pick(
-            serve.log_format.clone(),
+        if let Some(format) = sources.resolve(
+            "log_format",
             "--log-format/ESCALATOR_LOG_FORMAT",
+            &serve.log_format,
             file.log_format,
-            &file_path,
-        ) {
-            settings.log_format = match raw.value.as_str() {
-                "text" => LogFormat::Text,
-                "json" => LogFormat::Json,
-                other => {
-                    return Err(invalid(
-                        "log_format",
-                        &raw.source,
-                        format!("`{other}` is neither `text` nor `json`"),
-                    ))
-                }
-            };
+            |text| match text {
+                "text" => Ok(LogFormat::Text),
+                "json" => Ok(LogFormat::Json),
+                other => Err(format!("`{other}` is neither `text` nor `json`")),
+            },
+        )? {
+            settings.log_format = format;
         }
         if let Some(mail) = file.mail {
             let source = format!("from {}", file_path.display());
@@ -690,12 +546,77 @@ impl Settings {
 }
 
 /// A span that must be longer than zero (leases, sleeps).
-fn positive_span(raw: &Raw<String>) -> Result<Duration, String> {
-    let span = parse_span(raw.value.trim())?;
+fn positive_span(text: &str) -> Result<Duration, String> {
+    let span = parse_span(text.trim())?;
     if span.is_zero() {
-        return Err(format!("`{}` must be longer than zero", raw.value));
+        return Err(format!("`{text}` must be longer than zero"));
     }
     Ok(span)
+}
+
+/// Where settings come from after clap: the configuration file. Resolves one
+/// setting from its flag or environment value, else the file, and parses it,
+/// naming the setting and its source on error.
+struct Sources<'a> {
+    file_path: &'a Path,
+}
+
+impl Sources<'_> {
+    fn resolve<T>(
+        &self,
+        setting: &'static str,
+        flag_name: &str,
+        flag: &Option<String>,
+        file: Option<String>,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, ConfigError> {
+        let Some(raw) = pick(flag.clone(), flag_name, file, self.file_path) else {
+            return Ok(None);
+        };
+        parse(&raw.value)
+            .map(Some)
+            .map_err(|message| invalid(setting, &raw.source, message))
+    }
+}
+
+fn parse_database_url(text: &str) -> Result<String, String> {
+    if text.starts_with("sqlite:")
+        || text.starts_with("postgres://")
+        || text.starts_with("postgresql://")
+    {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "`{text}` is neither `sqlite://…` nor `postgres://…`"
+        ))
+    }
+}
+
+/// An empty SMTP URL means "none": emails go to `.eml` files.
+fn parse_smtp_url(text: &str) -> Result<Option<String>, String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    url::Url::parse(trimmed).map_err(|error| format!("`{trimmed}` is not a URL ({error})"))?;
+    Ok(Some(trimmed.to_owned()))
+}
+
+fn parse_address(text: &str) -> Result<String, String> {
+    text.parse::<lettre::Address>()
+        .map(|_| text.to_owned())
+        .map_err(|_| format!("`{text}` is not an email address"))
+}
+
+fn parse_share(text: &str) -> Result<f64, String> {
+    let share: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if !(share > 0.0 && share < 1.0) {
+        return Err(format!("{share} must be between 0 and 1 (exclusive)"));
+    }
+    Ok(share)
 }
 
 fn toml_scalar(value: toml::Value) -> String {
@@ -703,19 +624,6 @@ fn toml_scalar(value: toml::Value) -> String {
         toml::Value::String(text) => text,
         other => other.to_string(),
     }
-}
-
-fn check_address(setting: &'static str, raw: &Raw<String>) -> Result<(), ConfigError> {
-    raw.value
-        .parse::<lettre::Address>()
-        .map(|_| ())
-        .map_err(|_| {
-            invalid(
-                setting,
-                &raw.source,
-                format!("`{}` is not an email address", raw.value),
-            )
-        })
 }
 
 fn read_file(explicit: Option<&Path>) -> Result<(FileSettings, PathBuf), ConfigError> {
@@ -738,118 +646,4 @@ fn read_file(explicit: Option<&Path>) -> Result<(FileSettings, PathBuf), ConfigE
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn severity_spans_parse_every_severity() {
-        let spans = SeveritySpans::parse("critical=1h, moderate=24h,minimal=3d").unwrap();
-        assert_eq!(spans.get(Severity::Critical), Duration::from_secs(3600));
-        assert_eq!(spans.get(Severity::Minimal), Duration::from_secs(3 * 86400));
-    }
-
-    #[test]
-    fn severity_spans_refuse_a_missing_severity() {
-        let error = SeveritySpans::parse("critical=1h").unwrap_err();
-        assert!(error.starts_with("no span for `minimal`"), "{error}");
-    }
-
-    #[test]
-    fn flags_win_over_the_file_and_the_file_over_defaults() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("escalator.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nauto_close = \"2d\"\n").unwrap();
-        let common = SettingsArgs {
-            config: Some(file),
-            ..SettingsArgs::default()
-        };
-        let serve = ServeArgs {
-            listen: Some("127.0.0.1:9100".to_owned()),
-            ..ServeArgs::default()
-        };
-        let settings = Settings::resolve(&common, &serve).unwrap();
-        assert_eq!(settings.listen.port(), 9100);
-        assert_eq!(
-            settings.deadlines.auto_close,
-            Duration::from_secs(2 * 86400)
-        );
-        assert_eq!(settings.database_url, DEFAULT_DATABASE_URL);
-    }
-
-    #[test]
-    fn a_bad_value_names_the_setting_and_its_source() {
-        let serve = ServeArgs {
-            warn_at: Some("1.5".to_owned()),
-            ..ServeArgs::default()
-        };
-        let error = Settings::resolve(&SettingsArgs::default(), &serve)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.contains("warn_at") && error.contains("ESCALATOR_WARN_AT"),
-            "{error}"
-        );
-    }
-
-    #[test]
-    fn the_deadline_lease_and_worker_sleep_are_spans_longer_than_zero() {
-        let serve = ServeArgs {
-            deadline_lease: Some("5s".to_owned()),
-            worker_max_sleep: Some("200ms".to_owned()),
-            ..ServeArgs::default()
-        };
-        let settings = Settings::resolve(&SettingsArgs::default(), &serve).unwrap();
-        assert_eq!(settings.deadlines.lease, Duration::from_secs(5));
-        assert_eq!(settings.deadlines.max_sleep, Duration::from_millis(200));
-        let zero = ServeArgs {
-            deadline_lease: Some("0s".to_owned()),
-            ..ServeArgs::default()
-        };
-        let error = Settings::resolve(&SettingsArgs::default(), &zero)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.contains("deadline_lease") && error.contains("longer than zero"),
-            "{error}"
-        );
-    }
-
-    #[test]
-    fn the_mail_lease_and_send_timeout_come_from_the_environment_and_are_checked() {
-        let serve = ServeArgs {
-            mail_lease: Some("4s".to_owned()),
-            mail_send_timeout: Some("3s".to_owned()),
-            ..ServeArgs::default()
-        };
-        let settings = Settings::resolve(&SettingsArgs::default(), &serve).unwrap();
-        assert_eq!(settings.mail.lease, Duration::from_secs(4));
-        assert_eq!(settings.mail.send_timeout, Duration::from_secs(3));
-
-        let serve = ServeArgs {
-            mail_lease: Some("10s".to_owned()),
-            ..ServeArgs::default()
-        };
-        let error = Settings::resolve(&SettingsArgs::default(), &serve)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.contains("mail.send_timeout") && error.contains("ESCALATOR_MAIL_LEASE"),
-            "{error}"
-        );
-    }
-
-    #[test]
-    fn unknown_keys_in_the_file_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("escalator.toml");
-        std::fs::write(&file, "lisen = \"127.0.0.1:9000\"\n").unwrap();
-        let common = SettingsArgs {
-            config: Some(file),
-            ..SettingsArgs::default()
-        };
-        let error = Settings::resolve(&common, &ServeArgs::default())
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("lisen"), "{error}");
-    }
-}
+mod tests;

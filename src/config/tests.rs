@@ -1,0 +1,115 @@
+//! Resolving settings: precedence, parsing, and errors that name the setting and its source.
+
+use super::*;
+
+#[test]
+fn severity_spans_parse_every_severity() {
+    let spans = SeveritySpans::parse("critical=1h, moderate=24h,minimal=3d").unwrap();
+    assert_eq!(spans.get(Severity::Critical), Duration::from_secs(3600));
+    assert_eq!(spans.get(Severity::Minimal), Duration::from_secs(3 * 86400));
+}
+
+#[test]
+fn severity_spans_refuse_a_missing_severity() {
+    let error = SeveritySpans::parse("critical=1h").unwrap_err();
+    assert!(error.starts_with("no span for `minimal`"), "{error}");
+}
+
+#[test]
+fn flags_win_over_the_file_and_the_file_over_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("escalator.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nauto_close = \"2d\"\n").unwrap();
+    let common = SettingsArgs {
+        config: Some(file),
+        ..SettingsArgs::default()
+    };
+    let serve = ServeArgs {
+        listen: Some("127.0.0.1:9100".to_owned()),
+        ..ServeArgs::default()
+    };
+    let settings = Settings::resolve(&common, &serve).unwrap();
+    assert_eq!(settings.listen.port(), 9100);
+    assert_eq!(
+        settings.deadlines.auto_close,
+        Duration::from_secs(2 * 86400)
+    );
+    assert_eq!(settings.database_url, DEFAULT_DATABASE_URL);
+}
+
+#[test]
+fn a_bad_value_names_the_setting_and_its_source() {
+    let serve = ServeArgs {
+        warn_at: Some("1.5".to_owned()),
+        ..ServeArgs::default()
+    };
+    let error = Settings::resolve(&SettingsArgs::default(), &serve)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("warn_at") && error.contains("ESCALATOR_WARN_AT"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_deadline_lease_and_worker_sleep_are_spans_longer_than_zero() {
+    let serve = ServeArgs {
+        deadline_lease: Some("5s".to_owned()),
+        worker_max_sleep: Some("200ms".to_owned()),
+        ..ServeArgs::default()
+    };
+    let settings = Settings::resolve(&SettingsArgs::default(), &serve).unwrap();
+    assert_eq!(settings.deadlines.lease, Duration::from_secs(5));
+    assert_eq!(settings.deadlines.max_sleep, Duration::from_millis(200));
+    let zero = ServeArgs {
+        deadline_lease: Some("0s".to_owned()),
+        ..ServeArgs::default()
+    };
+    let error = Settings::resolve(&SettingsArgs::default(), &zero)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("deadline_lease") && error.contains("longer than zero"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_mail_lease_and_send_timeout_come_from_the_environment_and_are_checked() {
+    let serve = ServeArgs {
+        mail_lease: Some("4s".to_owned()),
+        mail_send_timeout: Some("3s".to_owned()),
+        ..ServeArgs::default()
+    };
+    let settings = Settings::resolve(&SettingsArgs::default(), &serve).unwrap();
+    assert_eq!(settings.mail.lease, Duration::from_secs(4));
+    assert_eq!(settings.mail.send_timeout, Duration::from_secs(3));
+
+    let serve = ServeArgs {
+        mail_lease: Some("10s".to_owned()),
+        ..ServeArgs::default()
+    };
+    let error = Settings::resolve(&SettingsArgs::default(), &serve)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("mail.send_timeout") && error.contains("ESCALATOR_MAIL_LEASE"),
+        "{error}"
+    );
+}
+
+#[test]
+fn unknown_keys_in_the_file_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("escalator.toml");
+    std::fs::write(&file, "lisen = \"127.0.0.1:9000\"\n").unwrap();
+    let common = SettingsArgs {
+        config: Some(file),
+        ..SettingsArgs::default()
+    };
+    let error = Settings::resolve(&common, &ServeArgs::default())
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("lisen"), "{error}");
+}
