@@ -5,7 +5,6 @@
 //! over real HTTP with reqwest.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
@@ -14,10 +13,8 @@ use escalator::config::Settings;
 use escalator::server::{ServeOptions, Server};
 use escalator::store::{NewPartner, Scope, Store};
 use escalator::workflow::Role;
-use futures::FutureExt;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use sqlx::{Connection, PgConnection};
 use tokio::net::TcpListener;
 
 /// The shipped policy.
@@ -97,24 +94,6 @@ async fn spawn(settings: Settings, dir: tempfile::TempDir) -> TestApp {
     }
 }
 
-/// The PostgreSQL server URL, or `None` (printed as skipped) when unset.
-/// Under `CI=true` a missing variable fails the test.
-pub fn postgres_url() -> Option<String> {
-    match std::env::var("ESCALATOR_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "ESCALATOR_TEST_POSTGRES_URL is not set and CI=true: PostgreSQL tests cannot be skipped"
-            );
-            eprintln!(
-                "skipped: ESCALATOR_TEST_POSTGRES_URL is not set, PostgreSQL tests did not run"
-            );
-            None
-        }
-    }
-}
-
 /// Runs `test` against a server on a fresh SQLite file.
 pub async fn on_sqlite<F, Fut>(test: F)
 where
@@ -130,46 +109,16 @@ where
     F: FnOnce(TestApp) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let Some(server) = postgres_url() else { return };
-    let name = format!("escalator_api_test_{}", rand_suffix());
-    let mut admin = PgConnection::connect(&server)
-        .await
-        .unwrap_or_else(|error| {
-            panic!("cannot reach PostgreSQL at ESCALATOR_TEST_POSTGRES_URL: {error}")
-        });
-    sqlx::query(&format!("create database {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let mut url = url::Url::parse(&server).unwrap();
-    url.set_path(&name);
-    let dir = tempfile::tempdir().unwrap();
-    let app = spawn(settings(url.to_string(), &shipped_rules(), dir.path()), dir).await;
-    let outcome = AssertUnwindSafe(async move {
-        let mut app = app;
+    crate::postgres::with_database("escalator_api_test", |url| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = spawn(settings(url, &shipped_rules(), dir.path()), dir).await;
         let server = app.server.take();
         test(app).await;
         if let Some(server) = server {
             server.stop().await;
         }
     })
-    .catch_unwind()
     .await;
-    sqlx::query(&format!("drop database if exists {name} with (force)"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
-}
-
-fn rand_suffix() -> String {
-    use rand::Rng;
-    let mut rng = rand::thread_rng();
-    (0..12)
-        .map(|_| char::from(b'a' + rng.gen_range(0..26)))
-        .collect()
 }
 
 impl TestApp {

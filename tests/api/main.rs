@@ -9,6 +9,8 @@
 
 mod fixtures;
 mod harness;
+#[path = "../support/postgres.rs"]
+mod postgres;
 
 mod concurrency;
 mod errors;

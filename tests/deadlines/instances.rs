@@ -10,10 +10,9 @@ use chrono::{Duration, Utc};
 use escalator::case::Tier;
 use escalator::store::{Scope, Store};
 use escalator::workflow::{Actor, MoveRequest, Stage, Target};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 
 use crate::fixtures::{add_partner, case, outcome, settings};
-use crate::harness::postgres_url;
 
 /// How long the processes get to finish their work before the test fails.
 const PATIENCE: StdDuration = StdDuration::from_secs(90);
@@ -61,34 +60,7 @@ where
     F: FnOnce(String) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    use futures::FutureExt;
-    let Some(server) = postgres_url() else { return };
-    let name = format!("escalator_test_{}", suffix());
-    let mut admin = PgConnection::connect(&server).await.unwrap();
-    sqlx::query(&format!("create database {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let mut url = url::Url::parse(&server).unwrap();
-    url.set_path(&name);
-    let outcome = std::panic::AssertUnwindSafe(test(url.to_string()))
-        .catch_unwind()
-        .await;
-    sqlx::query(&format!("drop database if exists {name} with (force)"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
-}
-
-fn suffix() -> String {
-    use rand::Rng;
-    let mut rng = rand::thread_rng();
-    (0..12)
-        .map(|_| char::from(b'a' + rng.gen_range(0..26)))
-        .collect()
+    crate::postgres::with_database("escalator_test", test).await;
 }
 
 /// Polls until `count` deadline events exist, while the instances keep running.

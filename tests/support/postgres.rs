@@ -1,0 +1,66 @@
+//! A fresh PostgreSQL database per test, on the server named by
+//! `ESCALATOR_TEST_POSTGRES_URL`, dropped afterwards even when the test fails.
+//! Without the variable the test says it was skipped — unless `CI=true`,
+//! where a missing server is a failure.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
+use sqlx::{Connection, PgConnection};
+
+/// The PostgreSQL server URL, or `None` (printed as skipped) when unset.
+/// Under `CI=true` a missing variable fails the test.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("ESCALATOR_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "ESCALATOR_TEST_POSTGRES_URL is not set and CI=true: PostgreSQL tests cannot be skipped"
+            );
+            eprintln!(
+                "skipped: ESCALATOR_TEST_POSTGRES_URL is not set, PostgreSQL tests did not run"
+            );
+            None
+        }
+    }
+}
+
+/// Runs `test` with the URL of a fresh database named `{prefix}_{random}`,
+/// and drops the database afterwards (also when `test` panics).
+pub async fn with_database<F, Fut>(prefix: &str, test: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Some(server) = postgres_url() else { return };
+    let name = format!("{prefix}_{}", random_suffix());
+    let mut admin = PgConnection::connect(&server)
+        .await
+        .unwrap_or_else(|error| {
+            panic!("cannot reach PostgreSQL at ESCALATOR_TEST_POSTGRES_URL: {error}")
+        });
+    sqlx::query(&format!("create database {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&server).unwrap();
+    url.set_path(&name);
+    let outcome = AssertUnwindSafe(test(url.to_string())).catch_unwind().await;
+    sqlx::query(&format!("drop database if exists {name} with (force)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn random_suffix() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..12)
+        .map(|_| char::from(b'a' + rng.gen_range(0..26)))
+        .collect()
+}
