@@ -7,7 +7,7 @@
 //! DFA through its `Automaton` trait costs 13 instructions per byte, its
 //! overlapping search loop about 20.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
@@ -69,15 +69,14 @@ impl Keywords {
         let stride = other + 1;
 
         // Every state reachable from the start, then match states first.
-        let mut seen: HashMap<StateID, usize> = HashMap::from([(start, 0)]);
+        let mut seen: HashSet<StateID> = HashSet::from([start]);
         let mut states = vec![start];
         let mut next = 0;
         while let Some(&state) = states.get(next) {
             next += 1;
             for byte in representative.iter().flatten() {
                 let to = dfa.next_state(Anchored::No, state, *byte);
-                if !seen.contains_key(&to) {
-                    seen.insert(to, states.len());
+                if seen.insert(to) {
                     states.push(to);
                 }
             }
