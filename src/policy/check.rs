@@ -11,6 +11,7 @@ use super::compile::{Builder, LetInfo, Scope};
 use super::diagnostics::Raw;
 use super::format;
 use super::index::{Conditions, Index};
+use super::keywords::Keywords;
 use super::program::{CRequirement, CRule, Program};
 use super::schema::{Field, Type, TOP_LEVEL};
 use super::template::{self, Template};
@@ -204,14 +205,11 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
     }
     shadowed_rules(&rule_sources, &mut warnings);
 
-    let automaton = if b.patterns.is_empty() {
+    let keywords = if b.patterns.is_empty() {
         None
     } else {
-        match aho_corasick::AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(b.patterns.iter().map(|p| p.text.as_str()))
-        {
-            Ok(automaton) => Some(automaton),
+        match Keywords::build(b.patterns.iter().map(|p| p.text.as_str())) {
+            Ok(keywords) => Some(keywords),
             Err(error) => {
                 b.diagnostics.push(Raw::global(format!(
                     "the keyword lists are too large to search: {error}"
@@ -253,7 +251,7 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
             interner: b.interner,
             slots: b.slots,
             patterns: b.patterns,
-            automaton,
+            keywords,
             regexes: b.regexes,
             declared: b.declared,
             index,

@@ -3,7 +3,7 @@
 //! fields leave possible, each atom and let is evaluated at most once per
 //! case (lazily, memoised in a per-thread scratch area reused across
 //! cases), string fields are compared as interned ids, and one
-//! Aho-Corasick pass per text field answers every keyword test. Only the
+//! keyword scan per text field answers every keyword test. Only the
 //! [`Outcome`] allocates on the usual path.
 
 use std::cell::RefCell;
@@ -396,18 +396,12 @@ impl Cx<'_> {
             return;
         }
         self.s.scanned = true;
-        let Some(automaton) = &self.p.automaton else {
+        let Some(keywords) = &self.p.keywords else {
             return;
         };
         let s = &mut *self.s;
-        scan_into(
-            automaton,
-            self.case.subject(),
-            &mut s.subject_hits,
-            &mut s.lower,
-        );
-        scan_into(
-            automaton,
+        keywords.scan(self.case.subject(), &mut s.subject_hits, &mut s.lower);
+        keywords.scan(
             self.case.description(),
             &mut s.description_hits,
             &mut s.lower,
@@ -482,23 +476,5 @@ impl Cx<'_> {
         let reason = buffer.as_str().to_owned();
         self.s.reason = buffer;
         reason
-    }
-}
-
-fn scan_into(
-    automaton: &aho_corasick::AhoCorasick,
-    text: &str,
-    hits: &mut [u64],
-    lower: &mut String,
-) {
-    let haystack: &str = if text.is_ascii() {
-        text
-    } else {
-        *lower = text.to_lowercase();
-        lower
-    };
-    for found in automaton.find_overlapping_iter(haystack) {
-        let pattern = found.pattern().as_usize();
-        hits[pattern / 64] |= 1u64 << (pattern % 64);
     }
 }

@@ -11,6 +11,7 @@ pub mod diagnostics;
 mod eval;
 pub mod format;
 mod index;
+mod keywords;
 mod outcome;
 mod program;
 mod render;

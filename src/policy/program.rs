@@ -7,11 +7,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use super::ast::{CompareOp, NeedKind};
 use super::index::Index;
+use super::keywords::Keywords;
 use super::schema::Field;
 use super::template::Template;
 use crate::case::{Severity as CaseSeverity, Tier};
@@ -234,8 +234,8 @@ pub struct Program {
     pub slots: Vec<Field>,
     /// Keywords, by pattern id.
     pub patterns: Vec<Pattern>,
-    /// The automaton over `patterns` (ASCII case-insensitive; text is lower-cased first when not ASCII).
-    pub automaton: Option<AhoCorasick>,
+    /// The automaton over `patterns`.
+    pub keywords: Option<Keywords>,
     /// Compiled regexes.
     pub regexes: Vec<Regex>,
     /// Declared `values`, by field.
