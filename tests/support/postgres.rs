@@ -9,22 +9,30 @@ use std::panic::AssertUnwindSafe;
 use futures::FutureExt;
 use sqlx::{Connection, PgConnection};
 
-/// The PostgreSQL server URL, or `None` (printed as skipped) when unset.
-/// Under `CI=true` a missing variable fails the test.
+/// The server tried when `ESCALATOR_TEST_POSTGRES_URL` is unset.
+const LOCAL_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// The PostgreSQL server URL: `ESCALATOR_TEST_POSTGRES_URL`, else the local
+/// server when something listens on 127.0.0.1:5432, else `None` (printed as
+/// skipped). Under `CI=true` a missing server fails the test.
 pub fn postgres_url() -> Option<String> {
-    match std::env::var("ESCALATOR_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "ESCALATOR_TEST_POSTGRES_URL is not set and CI=true: PostgreSQL tests cannot be skipped"
-            );
-            eprintln!(
-                "skipped: ESCALATOR_TEST_POSTGRES_URL is not set, PostgreSQL tests did not run"
-            );
-            None
+    if let Ok(url) = std::env::var("ESCALATOR_TEST_POSTGRES_URL") {
+        if !url.is_empty() {
+            return Some(url);
         }
     }
+    let local = std::net::SocketAddr::from(([127, 0, 0, 1], 5432));
+    if std::net::TcpStream::connect_timeout(&local, std::time::Duration::from_secs(1)).is_ok() {
+        return Some(LOCAL_SERVER.to_owned());
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "no PostgreSQL (ESCALATOR_TEST_POSTGRES_URL unset, nothing on 127.0.0.1:5432) and CI=true: PostgreSQL tests cannot be skipped"
+    );
+    eprintln!(
+        "skipped: no PostgreSQL (set ESCALATOR_TEST_POSTGRES_URL), PostgreSQL tests did not run"
+    );
+    None
 }
 
 /// Runs `test` with the URL of a fresh database named `{prefix}_{random}`,

@@ -3,7 +3,8 @@
 //!
 //! Declare it in a test binary with
 //! `#[path = "../support/smtp.rs"] mod smtp;`. The interpreter comes from
-//! `ESCALATOR_TEST_PYTHON` (`scripts/test` sets it up); without it the test
+//! `ESCALATOR_TEST_PYTHON`, or a virtualenv made in `target/smtp-venv` on first
+//! use; without either the test
 //! is skipped, unless `CI=true`, where that is a failure.
 
 #![allow(dead_code)]
@@ -72,23 +73,63 @@ pub struct SmtpServer {
     child: Option<Child>,
 }
 
+/// The interpreter that runs the test server: `ESCALATOR_TEST_PYTHON` when
+/// set, else a virtualenv in `target/smtp-venv` with aiosmtpd, made on first
+/// use (once per test process; cargo runs test binaries one after another).
+fn python_with_aiosmtpd() -> Option<PathBuf> {
+    static PYTHON: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            if let Some(python) =
+                std::env::var_os("ESCALATOR_TEST_PYTHON").filter(|value| !value.is_empty())
+            {
+                return Some(PathBuf::from(python));
+            }
+            let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/smtp-venv");
+            let python = venv.join("bin/python");
+            let has_aiosmtpd = |python: &Path| {
+                Command::new(python)
+                    .args(["-c", "import aiosmtpd"])
+                    .status()
+                    .is_ok_and(|status| status.success())
+            };
+            if has_aiosmtpd(&python) {
+                return Some(python);
+            }
+            let made = Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status()
+                .is_ok_and(|status| status.success())
+                && Command::new(venv.join("bin/pip"))
+                    .args([
+                        "install",
+                        "--quiet",
+                        "--disable-pip-version-check",
+                        "aiosmtpd>=1.4",
+                    ])
+                    .status()
+                    .is_ok_and(|status| status.success());
+            (made && has_aiosmtpd(&python)).then_some(python)
+        })
+        .clone()
+}
+
 impl SmtpServer {
     /// Starts a server on a free loopback port, or returns `None` (after
     /// saying so) when `ESCALATOR_TEST_PYTHON` is unset. Under `CI=true` a
     /// missing interpreter fails the test.
     pub fn start(test: &str) -> Option<SmtpServer> {
-        let Some(python) =
-            std::env::var_os("ESCALATOR_TEST_PYTHON").filter(|value| !value.is_empty())
-        else {
+        let Some(python) = python_with_aiosmtpd() else {
             if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("{test}: ESCALATOR_TEST_PYTHON is unset but CI=true; run the tests through scripts/test");
+                panic!("{test}: no Python with aiosmtpd (ESCALATOR_TEST_PYTHON unset and target/smtp-venv could not be made) but CI=true");
             }
-            println!("{test}: skipped, ESCALATOR_TEST_PYTHON is unset (scripts/test sets it up)");
+            println!("{test}: skipped, no Python with aiosmtpd (set ESCALATOR_TEST_PYTHON, or install python3 with venv)");
             return None;
         };
         let port = free_port();
         let mut server = SmtpServer {
-            python: PathBuf::from(python),
+            python,
             port,
             dir: tempfile::tempdir().expect("a temporary directory for the SMTP server"),
             child: None,
