@@ -218,7 +218,7 @@ impl TestApp {
             .await
             .unwrap()
             .iter()
-            .filter(|event| !event.kind.starts_with("email_"))
+            .filter(|event| is_history(&event.kind))
             .count()
     }
 }
@@ -232,4 +232,21 @@ async fn answer(response: reqwest::Response) -> Answer {
         headers,
         body: serde_json::from_str(&text).unwrap_or(Value::Null),
     }
+}
+
+/// Whether an event of `kind` belongs to the case's stage history. Email
+/// delivery events (`email_sent`, `email_failed`) do not: the mail dispatcher
+/// running beside the API records them whenever it delivers.
+pub fn is_history(kind: &str) -> bool {
+    !kind.starts_with("email_")
+}
+
+/// The stage-history events of an events response body, oldest first.
+pub fn history(events: &Value) -> Vec<&Value> {
+    events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| is_history(event["kind"].as_str().unwrap()))
+        .collect()
 }
