@@ -6,6 +6,15 @@
 //! class load, one transition load and one comparison. Walking the crate's
 //! DFA through its `Automaton` trait costs 13 instructions per byte, its
 //! overlapping search loop about 20.
+//!
+//! A DFA walk is a chain of dependent loads: each byte waits for the state
+//! the previous one produced. Long texts are therefore cut into four lanes
+//! walked side by side, so the processor overlaps four chains. Each lane
+//! but the first starts as many bytes early as the longest keyword is long:
+//! an Aho-Corasick state is the longest suffix of the text read that is a
+//! prefix of some keyword, so by the lane's own first byte the early start
+//! has reached the state a single walk would be in. Bytes read twice only
+//! set the same bits twice.
 
 use std::collections::{HashMap, HashSet};
 
@@ -13,14 +22,19 @@ use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
 use aho_corasick::{Anchored, MatchKind, StartKind};
 
+/// Lanes walked side by side over a long text.
+const LANES: usize = 4;
+/// Texts shorter than this many bytes per lane are walked in one lane.
+const MIN_LANE: usize = 64;
+
 /// Every keyword of the policy in one automaton (ASCII case-insensitive;
 /// text that is not ASCII is Unicode-lower-cased before the scan).
 #[derive(Debug, Clone)]
 pub struct Keywords {
     /// The column of each byte; an ASCII letter shares its lower case's column.
-    classes: [u32; 256],
-    /// Transitions, `states × stride`; a state is the index of its row's first cell.
-    table: Vec<u32>,
+    classes: [u16; 256],
+    /// Transitions, `states × stride` cells; a state is the index of its row's first cell.
+    table: Table,
     /// Columns per row.
     stride: u32,
     /// The start state.
@@ -29,6 +43,17 @@ pub struct Keywords {
     match_end: u32,
     /// The keywords (pattern ids) ending in each match state, by `state / stride`.
     matches: Vec<Vec<u32>>,
+    /// Length in bytes of the longest keyword: how early a lane starts.
+    longest: usize,
+}
+
+/// The transition table. Almost every policy fits in 65,536 cells, and then
+/// a cell is found with a `u16` index into a table of exactly that size,
+/// which needs no bounds check.
+#[derive(Debug, Clone)]
+enum Table {
+    Small(Box<[u16; 1 << 16]>),
+    Large(Vec<u32>),
 }
 
 impl Keywords {
@@ -48,25 +73,26 @@ impl Keywords {
 
         // A byte no keyword holds (in either ASCII case) moves every state alike,
         // so all such bytes share one column: only the keywords' bytes get their own.
-        let mut column_of_key: HashMap<u8, u32> = HashMap::new();
+        let mut column_of_key: HashMap<u8, u16> = HashMap::new();
         for byte in patterns.iter().flat_map(|p| p.bytes()) {
-            let next = column_of_key.len() as u32;
+            // At most 256 distinct bytes, so the count fits.
+            let next = column_of_key.len() as u16;
             column_of_key
                 .entry(byte.to_ascii_lowercase())
                 .or_insert(next);
         }
-        let other = column_of_key.len() as u32;
+        let other = column_of_key.len() as u16;
         let mut classes = [other; 256];
-        let mut representative: Vec<Option<u8>> = vec![None; other as usize + 1];
+        let mut representative: Vec<Option<u8>> = vec![None; usize::from(other) + 1];
         for byte in 0..=u8::MAX {
             let column = column_of_key
                 .get(&byte.to_ascii_lowercase())
                 .copied()
                 .unwrap_or(other);
             classes[usize::from(byte)] = column;
-            representative[column as usize].get_or_insert(byte);
+            representative[usize::from(column)].get_or_insert(byte);
         }
-        let stride = other + 1;
+        let stride = u32::from(other) + 1;
 
         // Every state reachable from the start, then match states first.
         let mut seen: HashSet<StateID> = HashSet::from([start]);
@@ -92,7 +118,7 @@ impl Keywords {
         };
         let position: HashMap<StateID, usize> =
             states.iter().enumerate().map(|(i, s)| (*s, i)).collect();
-        let mut table = Vec::with_capacity(states.len() * stride as usize);
+        let mut cells = Vec::with_capacity(states.len() * stride as usize);
         for state in &states {
             for byte in &representative {
                 let to = match byte {
@@ -100,7 +126,7 @@ impl Keywords {
                     // A column no byte maps to is never read.
                     None => start,
                 };
-                table.push(cell(position[&to])?);
+                cells.push(cell(position[&to])?);
             }
         }
         let matches = states[..match_count]
@@ -114,11 +140,12 @@ impl Keywords {
         cell(states.len())?;
         Ok(Keywords {
             classes,
-            table,
+            table: Table::new(cells),
             stride,
             start: cell(position[&start])?,
             match_end: cell(match_count)?,
             matches,
+            longest: patterns.iter().map(|p| p.len()).max().unwrap_or(0),
         })
     }
 
@@ -130,70 +157,141 @@ impl Keywords {
             *lower = text.to_lowercase();
             lower
         };
-        let bytes = haystack.as_bytes();
-        // Eight bytes per iteration: the loop's own counting would otherwise cost
-        // as much as the transition.
-        let mut chunks = bytes.chunks_exact(8);
-        let mut state = self.start;
-        for chunk in &mut chunks {
-            for &byte in chunk {
-                state = self.step(state, byte, hits);
+        match &self.table {
+            Table::Small(table) => {
+                self.walk(haystack.as_bytes(), hits, |at| {
+                    u32::from(table[usize::from(at as u16)])
+                });
             }
-        }
-        for &byte in chunks.remainder() {
-            state = self.step(state, byte, hits);
+            Table::Large(table) => {
+                self.walk(haystack.as_bytes(), hits, |at| table[at as usize]);
+            }
         }
     }
 
-    /// Moves over one byte and records the keywords ending there.
+    /// Walks `bytes`, in lanes when it is long; `next` reads a table cell.
     #[inline(always)]
-    fn step(&self, state: u32, byte: u8, hits: &mut [u64]) -> u32 {
-        let state = self.table[(state + self.classes[usize::from(byte)]) as usize];
-        if state < self.match_end {
-            // Standard match semantics copy the keywords of every suffix state into
-            // this state's list, so this reports every keyword ending here.
-            for pattern in &self.matches[(state / self.stride) as usize] {
-                hits[*pattern as usize / 64] |= 1u64 << (pattern % 64);
+    fn walk(&self, bytes: &[u8], hits: &mut [u64], next: impl Fn(u32) -> u32) {
+        let step = |state: u32, byte: u8, hits: &mut [u64]| {
+            let state = next(state + u32::from(self.classes[usize::from(byte)]));
+            if state < self.match_end {
+                self.record(state, hits);
             }
+            state
+        };
+        let lane = bytes.len() / LANES;
+        if lane < MIN_LANE.max(self.longest) {
+            bytes
+                .iter()
+                .fold(self.start, |state, byte| step(state, *byte, hits));
+            return;
         }
-        state
+        // Lane k covers [k·lane, (k+1)·lane), the last one up to the end; every
+        // lane but the first starts `longest` bytes early to reach the right state.
+        let early = self.longest;
+        let first = &bytes[..lane];
+        let second = &bytes[lane - early..2 * lane];
+        let third = &bytes[2 * lane - early..3 * lane];
+        let fourth = &bytes[3 * lane - early..];
+        let mut states = [self.start; LANES];
+        for (((a, b), c), d) in first.iter().zip(second).zip(third).zip(fourth) {
+            states[0] = step(states[0], *a, hits);
+            states[1] = step(states[1], *b, hits);
+            states[2] = step(states[2], *c, hits);
+            states[3] = step(states[3], *d, hits);
+        }
+        for (state, rest) in states[1..].iter().zip([second, third, fourth]) {
+            rest[lane..]
+                .iter()
+                .fold(*state, |state, byte| step(state, *byte, hits));
+        }
+    }
+
+    /// Sets the bits of the keywords ending in a match state. Standard match
+    /// semantics copy the keywords of every suffix state into this state's
+    /// list, so this reports every keyword ending here.
+    #[cold]
+    fn record(&self, state: u32, hits: &mut [u64]) {
+        for pattern in &self.matches[(state / self.stride) as usize] {
+            hits[*pattern as usize / 64] |= 1u64 << (pattern % 64);
+        }
+    }
+}
+
+impl Table {
+    /// The compact form when every cell index fits in a `u16`.
+    fn new(cells: Vec<u32>) -> Table {
+        if cells.len() > 1 << 16 {
+            return Table::Large(cells);
+        }
+        let mut table = Box::new([0u16; 1 << 16]);
+        for (slot, cell) in table.iter_mut().zip(&cells) {
+            // Every cell is a state below `cells.len()`, so it fits.
+            *slot = *cell as u16;
+        }
+        Table::Small(table)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Keywords;
+    use proptest::prelude::*;
 
-    fn found(keywords: &[&str], text: &str) -> Vec<usize> {
-        let automaton = match Keywords::build(keywords.iter().copied()) {
-            Ok(automaton) => automaton,
-            Err(error) => panic!("{error}"),
-        };
-        let mut hits = vec![0u64; keywords.len().div_ceil(64)];
+    use super::{Keywords, Table};
+
+    fn found(automaton: &Keywords, patterns: usize, text: &str) -> Vec<usize> {
+        let mut hits = vec![0u64; patterns.div_ceil(64)];
         automaton.scan(text, &mut hits, &mut String::new());
-        (0..keywords.len())
+        (0..patterns)
             .filter(|k| hits[k / 64] & (1 << (k % 64)) != 0)
             .collect()
     }
 
+    fn build(keywords: &[&str]) -> Keywords {
+        match Keywords::build(keywords.iter().copied()) {
+            Ok(automaton) => automaton,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// What an overlapping search with the aho-corasick crate itself finds.
+    fn expected(keywords: &[&str], text: &str) -> Vec<usize> {
+        let reference = match aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(keywords)
+        {
+            Ok(reference) => reference,
+            Err(error) => panic!("{error}"),
+        };
+        let lower = text.to_lowercase();
+        let mut expected: Vec<usize> = reference
+            .find_overlapping_iter(&lower)
+            .map(|m| m.pattern().as_usize())
+            .collect();
+        expected.sort_unstable();
+        expected.dedup();
+        expected
+    }
+
+    const KEYWORDS: [&str; 14] = [
+        "outage",
+        "out",
+        "tag",
+        "age",
+        "a",
+        "down time",
+        "sso",
+        "sso login",
+        "x\ny",
+        "données",
+        "éa",
+        "ab",
+        "bab",
+        "abab",
+    ];
+
     #[test]
     fn the_scan_finds_the_same_keywords_as_an_overlapping_aho_corasick_search() {
-        let keywords = [
-            "outage",
-            "out",
-            "tag",
-            "age",
-            "a",
-            "down time",
-            "sso",
-            "sso login",
-            "x\ny",
-            "données",
-            "éa",
-            "ab",
-            "bab",
-            "abab",
-        ];
         let texts = [
             "",
             "Total OUTAGE since the DOWN TIME of sso LOGIN",
@@ -202,22 +300,66 @@ mod tests {
             "nothing here",
             "zzzz a",
         ];
-        let reference = match aho_corasick::AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(keywords)
-        {
-            Ok(reference) => reference,
-            Err(error) => panic!("{error}"),
-        };
+        let automaton = build(&KEYWORDS);
         for text in texts {
-            let lower = text.to_lowercase();
-            let mut expected: Vec<usize> = reference
-                .find_overlapping_iter(&lower)
-                .map(|m| m.pattern().as_usize())
-                .collect();
-            expected.sort_unstable();
-            expected.dedup();
-            assert_eq!(found(&keywords, text), expected, "in {text:?}");
+            assert_eq!(
+                found(&automaton, KEYWORDS.len(), text),
+                expected(&KEYWORDS, text),
+                "in {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_keyword_across_a_lane_boundary_is_found() {
+        let automaton = build(&["down time"]);
+        // 400 bytes: four lanes of 100; the keyword straddles every boundary in turn.
+        for at in 90..110 {
+            let mut text = "z".repeat(400);
+            text.replace_range(at..at + 9, "DOWN TIME");
+            assert_eq!(found(&automaton, 1, &text), vec![0], "at {at}");
+            text.replace_range(at + 150..at + 159, "down time");
+            assert_eq!(found(&automaton, 1, &text), vec![0], "at {at} and later");
+        }
+    }
+
+    #[test]
+    fn a_policy_with_more_than_65536_cells_uses_the_large_table() {
+        // 2,000 distinct ten-letter keywords: about 20,000 states of 27 cells each.
+        let keywords: Vec<String> = (0..2_000u32)
+            .map(|n| {
+                (0..10)
+                    .map(|i| char::from(b'a' + ((n.wrapping_mul(7919) >> i) % 26) as u8))
+                    .collect()
+            })
+            .collect();
+        let keywords: Vec<&str> = keywords.iter().map(String::as_str).collect();
+        let automaton = build(&keywords);
+        assert!(matches!(automaton.table, Table::Large(_)));
+        let text = format!("{} and {} ", keywords[17], keywords[1_999]).repeat(20);
+        assert_eq!(
+            found(&automaton, keywords.len(), &text),
+            expected(&keywords, &text)
+        );
+    }
+
+    proptest! {
+        /// Texts long enough for four lanes, built from pieces of keywords so
+        /// that matches (and near-matches) fall everywhere, lane boundaries included.
+        #[test]
+        fn lanes_find_what_one_walk_finds(
+            pieces in proptest::collection::vec(
+                prop_oneof![
+                    Just("out"), Just("age"), Just("TAG"), Just("a"), Just("b"),
+                    Just("down "), Just("time"), Just("sso "), Just("login"),
+                    Just("x\n"), Just("y"), Just("DONNÉES"), Just("é"), Just("zzz "),
+                ],
+                0..200,
+            )
+        ) {
+            let text = pieces.concat();
+            let automaton = build(&KEYWORDS);
+            prop_assert_eq!(found(&automaton, KEYWORDS.len(), &text), expected(&KEYWORDS, &text));
         }
     }
 }
