@@ -25,6 +25,10 @@ mod generate;
 
 use generate::Shape;
 
+/// The allocator the `escalator` binary runs on (see `src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The benchmark policy: 100 rules, 20 requirements, 10 keyword lets.
 const BENCH: Shape = Shape {
     rules: 100,

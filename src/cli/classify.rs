@@ -251,7 +251,15 @@ pub fn render_text(outcome: &Outcome) -> String {
         None => out.push_str("  deadline: none\n"),
     }
     if !outcome.notify.is_empty() {
-        out.push_str(&format!("  notify: {}\n", outcome.notify.join(", ")));
+        out.push_str(&format!(
+            "  notify: {}\n",
+            outcome
+                .notify
+                .iter()
+                .map(|n| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     out
 }

@@ -131,7 +131,7 @@ fn test(dir: &Path, coverage: bool, format: ErrorFormat) -> Result<ExitCode, Cli
             };
             let partner = input.partner.clone().unwrap_or_default();
             let (outcome, requirements) = policy.classify_traced(&input.case, &partner);
-            matched_rules.extend(outcome.matched_rules.iter().map(|m| m.rule.clone()));
+            matched_rules.extend(outcome.matched_rules.iter().map(|m| m.rule.to_string()));
             matched_requirements.extend(requirements.into_iter().map(str::to_owned));
             let problems = compare(&test, &outcome);
             if problems.is_empty() {
@@ -185,13 +185,13 @@ fn compare(test: &TestCase, outcome: &Outcome) -> Vec<String> {
         ));
     }
     if let Some(expected) = &test.deciding_rules {
-        let want: BTreeSet<&String> = expected.iter().collect();
-        let got: BTreeSet<&String> = outcome.deciding_rules.iter().collect();
+        let want: BTreeSet<&str> = expected.iter().map(String::as_str).collect();
+        let got: BTreeSet<&str> = outcome.deciding_rules.iter().map(|n| n.as_str()).collect();
         if want != got {
             problems.push(format!(
                 "deciding_rules: expected {}, actual {}",
-                json_list(expected.iter()),
-                json_list(outcome.deciding_rules.iter())
+                json_list(expected.iter().map(String::as_str)),
+                json_list(outcome.deciding_rules.iter().map(|n| n.as_str()))
             ));
         }
     }
@@ -201,8 +201,8 @@ fn compare(test: &TestCase, outcome: &Outcome) -> Vec<String> {
             "documentation" => &outcome.gaps.documentation,
             _ => &outcome.gaps.tooling,
         };
-        let want: BTreeSet<&String> = expected.iter().collect();
-        let got: BTreeSet<&String> = actual_list.iter().map(|g| &g.item).collect();
+        let want: BTreeSet<&str> = expected.iter().map(String::as_str).collect();
+        let got: BTreeSet<&str> = actual_list.iter().map(|g| g.item.as_str()).collect();
         if want != got {
             problems.push(format!(
                 "gaps.{kind}: expected {}, actual {}",
@@ -214,8 +214,8 @@ fn compare(test: &TestCase, outcome: &Outcome) -> Vec<String> {
     problems
 }
 
-fn json_list<'a>(items: impl Iterator<Item = &'a String>) -> String {
-    Value::Array(items.map(|s| Value::String(s.clone())).collect()).to_string()
+fn json_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    Value::Array(items.map(|s| Value::String(s.to_owned())).collect()).to_string()
 }
 
 /// Parses a rule test file strictly: every shape error names the file and the field.

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 use super::{EmailEvent, EmailPayload, PartnerContact};
 use crate::case::Severity;
+use crate::policy::Name;
 
 const TEXT_TEMPLATE: &str = "body.txt";
 const HTML_TEMPLATE: &str = "body.html";
@@ -176,7 +177,7 @@ struct Context<'a> {
     stage: &'a str,
     decision: &'static str,
     reasons: &'a [String],
-    deciding_rules: &'a [String],
+    deciding_rules: &'a [Name],
     gaps: Vec<GapLine<'a>>,
     reason: Option<&'a str>,
     vianet_case_id: Option<&'a str>,

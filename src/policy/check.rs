@@ -15,6 +15,7 @@ use super::keywords::Keywords;
 use super::program::{CRequirement, CRule, Program};
 use super::schema::{Field, Type, TOP_LEVEL};
 use super::template::{self, Template};
+use super::Name;
 use crate::case::{EmailAddress, Tier};
 
 /// Reserved words of the language.
@@ -108,13 +109,13 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
                                 .help("write e.g. `training \"exchange-transport\"`"),
                         );
                     }
-                    let entry = (need.kind, need.item.value.clone());
+                    let entry = (need.kind, Name::from(need.item.value.as_str()));
                     if !needs.contains(&entry) {
                         needs.push(entry);
                     }
                 }
                 requirements.push(CRequirement {
-                    name: req.name.value.clone(),
+                    name: Name::from(req.name.value.as_str()),
                     when,
                     needs,
                 });
@@ -136,7 +137,7 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
                     .because
                     .as_ref()
                     .and_then(|c| compile_template(&mut b, &c.value));
-                let mut notify: Vec<String> = Vec::new();
+                let mut notify: Vec<Name> = Vec::new();
                 for address in rule.notify.iter().flat_map(|c| c.value.iter()) {
                     if EmailAddress::parse(&address.value, "notify").is_err() {
                         b.diagnostics.push(
@@ -146,12 +147,12 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
                             )
                             .help("write an address such as \"sev-a@escalations.example\""),
                         );
-                    } else if !notify.contains(&address.value) {
-                        notify.push(address.value.clone());
+                    } else if !notify.iter().any(|n| *n == address.value) {
+                        notify.push(Name::from(address.value.as_str()));
                     }
                 }
                 rules.push(CRule {
-                    name: rule.name.value.clone(),
+                    name: Name::from(rule.name.value.as_str()),
                     tier: rule.then.value,
                     when,
                     unless,

@@ -14,7 +14,7 @@ use super::program::{Atom, Haystack, IntField, Node, Program, SetField, TextFiel
 use super::render;
 use super::schema::capability_set;
 use super::template::Template;
-use super::{Gap, Gaps, MatchedRule, Outcome};
+use super::{Gap, Gaps, MatchedRule, Name, Outcome};
 use crate::case::{Capabilities, Case, Tier};
 
 const UNKNOWN: u8 = 0;
@@ -84,7 +84,7 @@ pub struct Evaluation {
 /// Classifies a case.
 pub fn classify(
     program: &Program,
-    hash: &str,
+    hash: Name,
     case: &Case,
     partner: &Capabilities,
     trace: bool,
@@ -97,7 +97,7 @@ pub fn classify(
 
 fn run(
     program: &Program,
-    hash: &str,
+    hash: Name,
     case: &Case,
     partner: &Capabilities,
     scratch: &mut Scratch,
@@ -126,7 +126,7 @@ fn run(
         }
         cx.s.matched_requirements.push(index as u32);
         for (need, (kind, item)) in requirement.needs.iter().enumerate() {
-            if !capability_set(partner, *kind).contains(item) {
+            if !capability_set(partner, *kind).contains(item.as_str()) {
                 cx.s.gaps.push((*kind, index as u32, need as u32));
             }
         }
@@ -150,7 +150,7 @@ fn run(
         .map(|i| {
             let rule = &program.rules[*i as usize];
             MatchedRule {
-                rule: rule.name.clone(),
+                rule: rule.name,
                 tier: rule.tier,
             }
         })
@@ -174,12 +174,12 @@ fn run(
                     .map(|i| &program.rules[*i as usize])
                     .filter(|r| r.tier == tier)
             };
-            let deciding: Vec<String> = deciding_rules().map(|r| r.name.clone()).collect();
+            let deciding: Vec<Name> = deciding_rules().map(|r| r.name).collect();
             let within = deciding_rules().filter_map(|r| r.within).min();
-            let mut notify: Vec<String> = Vec::new();
+            let mut notify: Vec<Name> = Vec::new();
             for address in deciding_rules().flat_map(|r| &r.notify) {
                 if !notify.contains(address) {
-                    notify.push(address.clone());
+                    notify.push(*address);
                 }
             }
             let mut reasons =
@@ -209,7 +209,7 @@ fn run(
             gaps,
             within_minutes: within,
             notify,
-            policy: hash.to_owned(),
+            policy: hash,
         },
         matched_requirements,
     }
@@ -442,8 +442,8 @@ impl Cx<'_> {
         for (kind, req, need) in &self.s.gaps {
             let requirement = &self.p.requirements[*req as usize];
             let gap = Gap {
-                item: requirement.needs[*need as usize].1.clone(),
-                requirement: requirement.name.clone(),
+                item: requirement.needs[*need as usize].1,
+                requirement: requirement.name,
             };
             match kind {
                 NeedKind::Training => gaps.training.push(gap),

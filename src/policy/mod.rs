@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub use diagnostics::{Diagnostic, Diagnostics, Note, Severity as DiagnosticSeverity};
-pub use outcome::{Gap, Gaps, MatchedRule, Outcome};
+pub use outcome::{Gap, Gaps, MatchedRule, Name, Outcome};
 pub use render::render_gaps;
 
 use crate::case::{Capabilities, Case, CaseError};
@@ -71,7 +71,7 @@ pub enum LoadError {
 #[derive(Debug)]
 pub struct Policy {
     program: Program,
-    hash: String,
+    hash: Name,
     sources: Vec<SourceFile>,
 }
 
@@ -125,7 +125,7 @@ impl Policy {
                 Ok(Loaded {
                     policy: Policy {
                         program: checked.program,
-                        hash,
+                        hash: Name::from(hash.as_str()),
                         sources: files,
                     },
                     warnings,
@@ -140,13 +140,13 @@ impl Policy {
 
     /// Classifies one case for a partner with the given capabilities.
     pub fn classify(&self, case: &Case, partner: &Capabilities) -> Outcome {
-        eval::classify(&self.program, &self.hash, case, partner, false).outcome
+        eval::classify(&self.program, self.hash, case, partner, false).outcome
     }
 
     /// Classifies one case and also names the requirements whose `when` held
     /// (for `rules test --coverage`).
     pub fn classify_traced(&self, case: &Case, partner: &Capabilities) -> (Outcome, Vec<&str>) {
-        let evaluation = eval::classify(&self.program, &self.hash, case, partner, true);
+        let evaluation = eval::classify(&self.program, self.hash, case, partner, true);
         let names = evaluation
             .matched_requirements
             .iter()

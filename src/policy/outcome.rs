@@ -6,6 +6,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::case::Tier;
 
+/// A name the policy declares (a rule, a requirement, a capability item, a
+/// `notify` address, the policy hash): interned once in a process-wide
+/// table, so it is a `Copy` pointer that derefs to `str` and serialises as a
+/// plain string. An outcome names many of them, and copying a pointer instead
+/// of allocating a string per name is most of what keeps a classification
+/// cheap. Interned strings are never freed; they are bounded by the distinct
+/// names of the policies this process loaded (and of the outcomes it read back).
+pub type Name = ustr::Ustr;
+
 /// What the policy decided for one case, and everything that explains it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
@@ -16,7 +25,7 @@ pub struct Outcome {
     /// The deciding rules' reasons (or the default's), rendered.
     pub reasons: Vec<String>,
     /// The matching rules of the decision's tier, in policy order.
-    pub deciding_rules: Vec<String>,
+    pub deciding_rules: Vec<Name>,
     /// Every matching rule, in policy order.
     pub matched_rules: Vec<MatchedRule>,
     /// What the case needs that the partner lacks.
@@ -24,16 +33,16 @@ pub struct Outcome {
     /// The shortest `within` among the deciding rules, in minutes.
     pub within_minutes: Option<u64>,
     /// Extra recipients: the union of the deciding rules' `notify` lists.
-    pub notify: Vec<String>,
+    pub notify: Vec<Name>,
     /// `sha256:…` over the policy's file names and contents.
-    pub policy: String,
+    pub policy: Name,
 }
 
 /// A rule whose `when` held and whose `unless` did not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatchedRule {
     /// The rule's name.
-    pub rule: String,
+    pub rule: Name,
     /// The tier it asks for.
     pub tier: Tier,
 }
@@ -65,7 +74,7 @@ impl Gaps {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gap {
     /// The missing item, e.g. `exchange-transport`.
-    pub item: String,
+    pub item: Name,
     /// The requirement whose `needs` named it.
-    pub requirement: String,
+    pub requirement: Name,
 }

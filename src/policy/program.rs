@@ -14,6 +14,7 @@ use super::index::Index;
 use super::keywords::Keywords;
 use super::schema::Field;
 use super::template::Template;
+use super::Name;
 use crate::case::{Severity as CaseSeverity, Tier};
 
 /// FNV-1a: fast for the short keys the interner and the atom table see.
@@ -176,18 +177,18 @@ pub enum Node {
 #[derive(Debug, Clone)]
 pub struct CRequirement {
     /// Its name.
-    pub name: String,
+    pub name: Name,
     /// Its condition node.
     pub when: u32,
     /// Its needs, without repeats.
-    pub needs: Vec<(NeedKind, String)>,
+    pub needs: Vec<(NeedKind, Name)>,
 }
 
 /// A compiled rule.
 #[derive(Debug, Clone)]
 pub struct CRule {
     /// Its name.
-    pub name: String,
+    pub name: Name,
     /// The tier it asks for.
     pub tier: Tier,
     /// Condition node.
@@ -199,7 +200,7 @@ pub struct CRule {
     /// The deadline in minutes.
     pub within: Option<u64>,
     /// Extra recipients.
-    pub notify: Vec<String>,
+    pub notify: Vec<Name>,
 }
 
 /// A keyword of the automaton.

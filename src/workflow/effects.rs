@@ -250,7 +250,7 @@ fn plan_email(event: EmailEvent, context: &EffectContext<'_>) -> EmailPlan {
     let (to, cc) = match event {
         EmailEvent::Escalated => {
             let mut to = vec![desk];
-            to.extend(context.outcome.notify.iter().cloned());
+            to.extend(context.outcome.notify.iter().map(|n| n.to_string()));
             (to, vec![partner])
         }
         EmailEvent::Acknowledged

@@ -18,12 +18,12 @@ fn outcome(decision: Tier, within_minutes: Option<u64>) -> Outcome {
         case: "CASE-1".to_owned(),
         decision,
         reasons: vec!["because".to_owned()],
-        deciding_rules: vec!["rule".to_owned()],
+        deciding_rules: vec!["rule".into()],
         matched_rules: Vec::new(),
         gaps: Gaps::default(),
         within_minutes,
-        notify: vec!["mail-team@21vianet.example".to_owned()],
-        policy: "sha256:abc".to_owned(),
+        notify: vec!["mail-team@21vianet.example".into()],
+        policy: "sha256:abc".into(),
     }
 }
 

@@ -61,12 +61,12 @@ pub fn escalate(notify: &[&str]) -> Outcome {
         case: "CASE".to_owned(),
         decision: Tier::Escalate,
         reasons: vec!["mail flow is down".to_owned()],
-        deciding_rules: vec!["mail-flow-outage".to_owned()],
+        deciding_rules: vec!["mail-flow-outage".into()],
         matched_rules: Vec::new(),
         gaps: Gaps::default(),
         within_minutes: Some(60),
-        notify: notify.iter().map(|address| (*address).to_owned()).collect(),
-        policy: "sha256:0123".to_owned(),
+        notify: notify.iter().map(|address| (*address).into()).collect(),
+        policy: "sha256:0123".into(),
     }
 }
 

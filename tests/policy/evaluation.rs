@@ -375,7 +375,7 @@ fn partner_outranks_self_service() {
     let outcome = p.classify(&case(json!({})), &Capabilities::default());
     assert_eq!(
         (outcome.decision, outcome.deciding_rules.clone()),
-        (Tier::Partner, vec!["p".to_owned()])
+        (Tier::Partner, vec!["p".into()])
     );
 }
 

@@ -61,16 +61,16 @@ pub fn outcome(decision: Tier, within_minutes: Option<u64>) -> Outcome {
         case: "CASE".to_owned(),
         decision,
         reasons: vec!["the rules said so".to_owned()],
-        deciding_rules: vec!["some-rule".to_owned()],
+        deciding_rules: vec!["some-rule".into()],
         matched_rules: Vec::new(),
         gaps: Gaps::default(),
         within_minutes,
         notify: if decision == Tier::Escalate {
-            vec!["exchange-team@21vianet.example".to_owned()]
+            vec!["exchange-team@21vianet.example".into()]
         } else {
             Vec::new()
         },
-        policy: "sha256:0123".to_owned(),
+        policy: "sha256:0123".into(),
     }
 }
 
