@@ -47,7 +47,7 @@ pub struct Keywords {
     longest: usize,
 }
 
-/// The transition table. Almost every policy fits in 65,536 cells, and then
+/// The transition table. Almost every policy needs fewer than 65,536 cells, and then
 /// a cell is found with a `u16` index into a table of exactly that size,
 /// which needs no bounds check.
 #[derive(Debug, Clone)]
@@ -157,33 +157,41 @@ impl Keywords {
             *lower = text.to_lowercase();
             lower
         };
+        let bytes = haystack.as_bytes();
         match &self.table {
             Table::Small(table) => {
-                self.walk(haystack.as_bytes(), hits, |at| {
-                    u32::from(table[usize::from(at as u16)])
+                // `Table::new` keeps every cell and `match_end` below 2^16.
+                let match_end = self.match_end as u16;
+                let start = self.start as u16;
+                self.walk(bytes, start, |state, byte| {
+                    let state =
+                        table[usize::from(state.wrapping_add(self.classes[usize::from(byte)]))];
+                    if state < match_end {
+                        self.record(u32::from(state), hits);
+                    }
+                    state
                 });
             }
             Table::Large(table) => {
-                self.walk(haystack.as_bytes(), hits, |at| table[at as usize]);
+                self.walk(bytes, self.start, |state, byte| {
+                    let at = state + u32::from(self.classes[usize::from(byte)]);
+                    let state = table[at as usize];
+                    if state < self.match_end {
+                        self.record(state, hits);
+                    }
+                    state
+                });
             }
         }
     }
 
-    /// Walks `bytes`, in lanes when it is long; `next` reads a table cell.
+    /// Walks `bytes` from `start`, in lanes when it is long; `step` moves one
+    /// state over one byte and records what matches there.
     #[inline(always)]
-    fn walk(&self, bytes: &[u8], hits: &mut [u64], next: impl Fn(u32) -> u32) {
-        let step = |state: u32, byte: u8, hits: &mut [u64]| {
-            let state = next(state + u32::from(self.classes[usize::from(byte)]));
-            if state < self.match_end {
-                self.record(state, hits);
-            }
-            state
-        };
+    fn walk<S: Copy>(&self, bytes: &[u8], start: S, mut step: impl FnMut(S, u8) -> S) {
         let lane = bytes.len() / LANES;
         if lane < MIN_LANE.max(self.longest) {
-            bytes
-                .iter()
-                .fold(self.start, |state, byte| step(state, *byte, hits));
+            bytes.iter().fold(start, |state, byte| step(state, *byte));
             return;
         }
         // Lane k covers [k·lane, (k+1)·lane), the last one up to the end; every
@@ -193,17 +201,17 @@ impl Keywords {
         let second = &bytes[lane - early..2 * lane];
         let third = &bytes[2 * lane - early..3 * lane];
         let fourth = &bytes[3 * lane - early..];
-        let mut states = [self.start; LANES];
+        let mut states = [start; LANES];
         for (((a, b), c), d) in first.iter().zip(second).zip(third).zip(fourth) {
-            states[0] = step(states[0], *a, hits);
-            states[1] = step(states[1], *b, hits);
-            states[2] = step(states[2], *c, hits);
-            states[3] = step(states[3], *d, hits);
+            states[0] = step(states[0], *a);
+            states[1] = step(states[1], *b);
+            states[2] = step(states[2], *c);
+            states[3] = step(states[3], *d);
         }
         for (state, rest) in states[1..].iter().zip([second, third, fourth]) {
             rest[lane..]
                 .iter()
-                .fold(*state, |state, byte| step(state, *byte, hits));
+                .fold(*state, |state, byte| step(state, *byte));
         }
     }
 
@@ -211,6 +219,7 @@ impl Keywords {
     /// semantics copy the keywords of every suffix state into this state's
     /// list, so this reports every keyword ending here.
     #[cold]
+    #[inline(never)]
     fn record(&self, state: u32, hits: &mut [u64]) {
         for pattern in &self.matches[(state / self.stride) as usize] {
             hits[*pattern as usize / 64] |= 1u64 << (pattern % 64);
@@ -221,7 +230,7 @@ impl Keywords {
 impl Table {
     /// The compact form when every cell index fits in a `u16`.
     fn new(cells: Vec<u32>) -> Table {
-        if cells.len() > 1 << 16 {
+        if cells.len() >= 1 << 16 {
             return Table::Large(cells);
         }
         let mut table = Box::new([0u16; 1 << 16]);
