@@ -13,7 +13,7 @@ use super::index;
 use super::program::{Atom, Haystack, IntField, Node, Program, SetField, TextField, NOT_INTERNED};
 use super::render;
 use super::schema::capability_set;
-use super::template::Template;
+use super::template::{Segment, Template};
 use super::{Gap, Gaps, MatchedRule, Name, Outcome};
 use crate::case::{Capabilities, Case, Tier};
 
@@ -168,24 +168,29 @@ fn run(
             )
         }
         Some(tier) => {
-            let deciding_rules = || {
-                matched_rules
-                    .iter()
-                    .map(|i| &program.rules[*i as usize])
-                    .filter(|r| r.tier == tier)
-            };
-            let deciding: Vec<Name> = deciding_rules().map(|r| r.name).collect();
-            let within = deciding_rules().filter_map(|r| r.within).min();
+            // One pass over the deciding rules; the lists are sized for all
+            // matching rules, which is never much more.
+            let mut deciding: Vec<Name> = Vec::with_capacity(matched_rules.len());
+            let mut reasons = Vec::with_capacity(matched_rules.len());
+            let mut within: Option<u64> = None;
             let mut notify: Vec<Name> = Vec::new();
-            for address in deciding_rules().flat_map(|r| &r.notify) {
-                if !notify.contains(address) {
-                    notify.push(*address);
+            for index in &matched_rules {
+                let rule = &program.rules[*index as usize];
+                if rule.tier != tier {
+                    continue;
                 }
-            }
-            let mut reasons =
-                Vec::with_capacity(deciding_rules().filter(|r| r.because.is_some()).count());
-            for because in deciding_rules().filter_map(|r| r.because.as_ref()) {
-                reasons.push(cx.render(because, &gaps));
+                deciding.push(rule.name);
+                if let Some(minutes) = rule.within {
+                    within = Some(within.map_or(minutes, |w| w.min(minutes)));
+                }
+                for address in &rule.notify {
+                    if !notify.contains(address) {
+                        notify.push(*address);
+                    }
+                }
+                if let Some(because) = &rule.because {
+                    reasons.push(cx.render(because, &gaps));
+                }
             }
             (tier, reasons, deciding, within, notify)
         }
@@ -456,6 +461,9 @@ impl Cx<'_> {
 
     /// Renders a reason in the reused buffer, then copies it out at its exact size.
     fn render(&mut self, template: &Template, gaps: &Gaps) -> String {
+        if let [Segment::Lit(text)] = template.segments.as_slice() {
+            return text.clone();
+        }
         if render::reads_text(template) {
             self.text(TextField::Text);
         }
