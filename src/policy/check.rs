@@ -10,7 +10,7 @@ use super::ast::{File, Span, Statement};
 use super::compile::{Builder, LetInfo, Scope};
 use super::diagnostics::Raw;
 use super::format;
-use super::index::{Conditions, Index};
+use super::index::{self, Conditions, Index};
 use super::keywords::Keywords;
 use super::program::{CRequirement, CRule, Program};
 use super::schema::{Field, Type, TOP_LEVEL};
@@ -240,6 +240,14 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
         &requirements.iter().map(|r| r.when).collect::<Vec<_>>(),
         &rules.iter().map(|r| r.when).collect::<Vec<_>>(),
     );
+    // The evaluator tests a `when` only on the index's candidates, whose guards hold.
+    let whens = requirements
+        .iter_mut()
+        .map(|r| &mut r.when)
+        .chain(rules.iter_mut().map(|r| &mut r.when));
+    for when in whens {
+        *when = index::residual(&mut b.nodes, &mut b.children, &b.atoms, *when);
+    }
     Ok(Checked {
         program: Program {
             atoms: b.atoms,

@@ -178,7 +178,8 @@ pub enum Node {
 pub struct CRequirement {
     /// Its name.
     pub name: Name,
-    /// Its condition node.
+    /// Its condition node, less the guards the index already checked
+    /// (see [`super::index::residual`]): test it only on index candidates.
     pub when: u32,
     /// Its needs, without repeats.
     pub needs: Vec<(NeedKind, Name)>,
@@ -191,7 +192,8 @@ pub struct CRule {
     pub name: Name,
     /// The tier it asks for.
     pub tier: Tier,
-    /// Condition node.
+    /// Condition node, less the guards the index already checked (see
+    /// [`super::index::residual`]): test it only on index candidates.
     pub when: u32,
     /// Exception node.
     pub unless: Option<u32>,

@@ -34,6 +34,39 @@ fn meaning(mut outcome: Outcome) -> Outcome {
     outcome
 }
 
+/// The policy with every `when` hidden behind `not not (…)`: the index finds
+/// no guard in it, so every rule and requirement is walked in full.
+fn without_guards(files: &[(String, String)]) -> Vec<SourceFile> {
+    files
+        .iter()
+        .map(|(name, text)| {
+            let text: Vec<String> = text
+                .lines()
+                .map(|line| match line.split_once("when ") {
+                    Some((indent, condition)) if indent.trim().is_empty() => {
+                        format!("{indent}when not not ({condition})")
+                    }
+                    _ => line.to_owned(),
+                })
+                .collect();
+            SourceFile {
+                name: name.clone(),
+                text: text.join("\n"),
+            }
+        })
+        .collect()
+}
+
+/// Like the benchmark's policies: every `when` starts with guards.
+const ANCHORED: Shape = Shape {
+    rules: 30,
+    requirements: 8,
+    lets: 4,
+    noisy: false,
+    nested_lets: false,
+    anchored: true,
+};
+
 const SMALL: Shape = Shape {
     rules: 12,
     requirements: 4,
@@ -60,6 +93,16 @@ proptest! {
         let reformatted = Policy::from_sources(formatted).expect("formatted policy loads").policy;
         for (case, partner) in cases(seed ^ 0x5eed, 40) {
             prop_assert_eq!(meaning(original.classify(&case, &partner)), meaning(reformatted.classify(&case, &partner)));
+        }
+    }
+
+    #[test]
+    fn the_guard_index_changes_no_outcome(seed in any::<u64>()) {
+        let files = generate::policy(seed, ANCHORED);
+        let indexed = Policy::from_sources(sources(&files)).expect("loads").policy;
+        let walked = Policy::from_sources(without_guards(&files)).expect("loads without guards").policy;
+        for (case, partner) in cases(seed ^ 0x1dea, 60) {
+            prop_assert_eq!(meaning(indexed.classify(&case, &partner)), meaning(walked.classify(&case, &partner)));
         }
     }
 
