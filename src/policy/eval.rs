@@ -7,6 +7,7 @@
 //! [`Outcome`] allocates on the usual path.
 
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 
 use super::ast::NeedKind;
 use super::index;
@@ -126,7 +127,7 @@ fn run(
         }
         cx.s.matched_requirements.push(index as u32);
         for (need, (kind, item)) in requirement.needs.iter().enumerate() {
-            if !capability_set(partner, *kind).contains(item.as_str()) {
+            if !holds(capability_set(partner, *kind), item) {
                 cx.s.gaps.push((*kind, index as u32, need as u32));
             }
         }
@@ -219,6 +220,20 @@ fn run(
         matched_requirements,
     }
 }
+
+/// Whether a case's or partner's set holds `item`. These sets are small,
+/// and a case's strings are rarely in cache: comparing lengths first (they
+/// sit in the set's node) reads the text of only the items of the right
+/// length, where a tree search reads the text of every item it passes.
+fn holds(set: &BTreeSet<String>, item: &str) -> bool {
+    if set.len() > SMALL_SET {
+        return set.contains(item);
+    }
+    set.iter().any(|s| s.len() == item.len() && s == item)
+}
+
+/// Sets up to this size are scanned by [`holds`], larger ones searched.
+const SMALL_SET: usize = 16;
 
 struct Cx<'a> {
     p: &'a Program,
@@ -387,8 +402,8 @@ impl Cx<'_> {
 
     fn set_has(&self, set: SetField, item: &str) -> bool {
         match set {
-            SetField::Attempted => self.case.attempted().contains(item),
-            SetField::Partner(kind) => capability_set(self.partner, kind).contains(item),
+            SetField::Attempted => holds(self.case.attempted(), item),
+            SetField::Partner(kind) => holds(capability_set(self.partner, kind), item),
             SetField::Gaps(kind) => self.s.gaps.iter().any(|(k, req, need)| {
                 *k == kind && self.p.requirements[*req as usize].needs[*need as usize].1 == item
             }),
