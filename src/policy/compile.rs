@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::ast::{CompareOp, Expr, Literal, Path, Span, StringLit, Test, TestKind, Value};
 use super::diagnostics::Raw;
-use super::program::{Atom, FnvMap, IntField, Node, Pattern, SetField, TextField};
+use super::program::{Atom, FastMap, IntField, Node, Pattern, SetField, TextField};
 use super::schema::{Field, Type, PATHS};
 use super::suggest::suggest;
 use crate::case::Severity as CaseSeverity;
@@ -46,16 +46,16 @@ pub enum Scope {
 #[derive(Default)]
 pub struct Builder {
     pub atoms: Vec<Atom>,
-    atom_ids: FnvMap<Atom, u32>,
+    atom_ids: FastMap<Atom, u32>,
     pub nodes: Vec<Node>,
     pub children: Vec<u32>,
-    pub interner: FnvMap<String, u32>,
+    pub interner: FastMap<String, u32>,
     pub slots: Vec<Field>,
-    slot_ids: FnvMap<Field, u32>,
+    slot_ids: FastMap<Field, u32>,
     pub patterns: Vec<Pattern>,
-    pattern_ids: FnvMap<String, u32>,
+    pattern_ids: FastMap<String, u32>,
     pub regexes: Vec<regex::Regex>,
-    regex_ids: FnvMap<String, u32>,
+    regex_ids: FastMap<String, u32>,
     /// Declared values by field.
     pub declared: BTreeMap<Field, Vec<String>>,
     /// Lets by name (the first definition).

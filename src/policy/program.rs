@@ -4,8 +4,7 @@
 //! their guards on string fields. Built by `check`, read by `eval`; nothing in
 //! it refers back to the syntax tree, so evaluating never walks text.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BTreeMap;
 
 use regex::Regex;
 
@@ -17,31 +16,9 @@ use super::template::Template;
 use super::Name;
 use crate::case::{Severity as CaseSeverity, Tier};
 
-/// FNV-1a: fast for the short keys the interner and the atom table see.
-#[derive(Default, Clone, Copy)]
-pub struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut hash = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for byte in bytes {
-            hash ^= u64::from(*byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = hash;
-    }
-}
-
-/// A hash map keyed with [`Fnv`].
-pub type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+/// The hash map of the compiled policy: FxHash reads a short key a word at
+/// a time, and the interner is looked up once per guarded field per case.
+pub type FastMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 /// Id of an interned string that no literal holds.
 pub const NOT_INTERNED: u32 = u32::MAX;
@@ -232,7 +209,7 @@ pub struct Program {
     /// The default's tier and reason.
     pub default: (Tier, Template),
     /// Interned literals compared with string fields.
-    pub interner: FnvMap<String, u32>,
+    pub interner: FastMap<String, u32>,
     /// The string fields that tests read, by slot.
     pub slots: Vec<Field>,
     /// Keywords, by pattern id.
