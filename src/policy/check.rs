@@ -12,7 +12,7 @@ use super::diagnostics::Raw;
 use super::format;
 use super::index::{self, Conditions, Index};
 use super::keywords::Keywords;
-use super::program::{CRequirement, CRule, Program};
+use super::program::{conjunction, CRequirement, CRule, Program};
 use super::schema::{Field, Type, TOP_LEVEL};
 use super::template::{self, Template};
 use super::Name;
@@ -117,6 +117,7 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
                 requirements.push(CRequirement {
                     name: Name::from(req.name.value.as_str()),
                     when,
+                    test: Box::new([]),
                     needs,
                 });
             }
@@ -155,6 +156,7 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
                     name: Name::from(rule.name.value.as_str()),
                     tier: rule.then.value,
                     when,
+                    test: Box::new([]),
                     unless,
                     because,
                     within: rule.within.as_ref().map(|w| w.value.minutes),
@@ -241,12 +243,13 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
         &rules.iter().map(|r| r.when).collect::<Vec<_>>(),
     );
     // The evaluator tests a `when` only on the index's candidates, whose guards hold.
-    let whens = requirements
+    let conditions = requirements
         .iter_mut()
-        .map(|r| &mut r.when)
-        .chain(rules.iter_mut().map(|r| &mut r.when));
-    for when in whens {
+        .map(|r| (&mut r.when, &mut r.test))
+        .chain(rules.iter_mut().map(|r| (&mut r.when, &mut r.test)));
+    for (when, test) in conditions {
         *when = index::residual(&mut b.nodes, &mut b.children, &b.atoms, *when);
+        *test = conjunction(&b.nodes, &b.children, *when);
     }
     Ok(Checked {
         program: Program {

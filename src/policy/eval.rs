@@ -11,7 +11,9 @@ use std::collections::BTreeSet;
 
 use super::ast::NeedKind;
 use super::index;
-use super::program::{Atom, Haystack, IntField, Node, Program, SetField, TextField, NOT_INTERNED};
+use super::program::{
+    Atom, Haystack, IntField, Lit, Node, Program, SetField, TextField, NOT_INTERNED,
+};
 use super::render;
 use super::schema::capability_set;
 use super::template::{Segment, Template};
@@ -122,7 +124,7 @@ fn run(
 
     while let Some(index) = items.next_if(|i| *i < split) {
         let requirement = &program.requirements[index];
-        if !cx.node(requirement.when) {
+        if !cx.all(&requirement.test) {
             continue;
         }
         cx.s.matched_requirements.push(index as u32);
@@ -138,7 +140,7 @@ fn run(
     let mut decision: Option<Tier> = None;
     for index in items.map(|i| i - split) {
         let rule = &program.rules[index];
-        if cx.node(rule.when) && !rule.unless.is_some_and(|u| cx.node(u)) {
+        if cx.all(&rule.test) && !rule.unless.is_some_and(|u| cx.node(u)) {
             cx.s.matched_rules.push(index as u32);
             decision = Some(decision.map_or(rule.tier, |d| d.max(rule.tier)));
         }
@@ -243,16 +245,29 @@ struct Cx<'a> {
 }
 
 impl Cx<'_> {
+    /// Whether every conjunct holds, in order, stopping at the first that does not.
+    fn all(&mut self, test: &[Lit]) -> bool {
+        test.iter().all(|lit| match *lit {
+            Lit::Atom { atom, holds } => self.memo_atom(atom) == holds,
+            Lit::Node(node) => self.node(node),
+        })
+    }
+
+    /// An atom's value, evaluated the first time this case asks.
+    fn memo_atom(&mut self, atom: u32) -> bool {
+        match self.s.atoms[atom as usize] {
+            UNKNOWN => {
+                let value = self.atom(atom);
+                self.s.atoms[atom as usize] = if value { TRUE } else { FALSE };
+                value
+            }
+            state => state == TRUE,
+        }
+    }
+
     fn node(&mut self, id: u32) -> bool {
         match self.p.nodes[id as usize] {
-            Node::Atom(atom) => match self.s.atoms[atom as usize] {
-                UNKNOWN => {
-                    let value = self.atom(atom);
-                    self.s.atoms[atom as usize] = if value { TRUE } else { FALSE };
-                    value
-                }
-                state => state == TRUE,
-            },
+            Node::Atom(atom) => self.memo_atom(atom),
             Node::Let(index) => match self.s.lets[index as usize] {
                 UNKNOWN => {
                     let value = self.node(self.p.lets[index as usize]);

@@ -150,6 +150,46 @@ pub enum Node {
     Const(bool),
 }
 
+/// One conjunct of a flattened condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lit {
+    /// The atom must have this value.
+    Atom { atom: u32, holds: bool },
+    /// The node must hold.
+    Node(u32),
+}
+
+/// A condition as the list of conjuncts that must all hold: once its guards
+/// are gone, a candidate's condition is usually one or two atoms, and a
+/// loop over them saves the recursive walk's dispatch on every node.
+/// Atoms and negated atoms become [`Lit::Atom`]; anything else stays a node.
+pub fn conjunction(nodes: &[Node], children: &[u32], when: u32) -> Box<[Lit]> {
+    let lit = |node: u32| match nodes.get(node as usize) {
+        Some(Node::Atom(atom)) => Lit::Atom {
+            atom: *atom,
+            holds: true,
+        },
+        Some(Node::Not(inner)) => match nodes.get(*inner as usize) {
+            Some(Node::Atom(atom)) => Lit::Atom {
+                atom: *atom,
+                holds: false,
+            },
+            _ => Lit::Node(node),
+        },
+        _ => Lit::Node(node),
+    };
+    match nodes.get(when as usize) {
+        Some(Node::Const(true)) => Box::new([]),
+        Some(Node::And(start, end)) => children
+            .get(*start as usize..*end as usize)
+            .unwrap_or(&[])
+            .iter()
+            .map(|child| lit(*child))
+            .collect(),
+        _ => Box::new([lit(when)]),
+    }
+}
+
 /// A compiled requirement.
 #[derive(Debug, Clone)]
 pub struct CRequirement {
@@ -158,6 +198,8 @@ pub struct CRequirement {
     /// Its condition node, less the guards the index already checked
     /// (see [`super::index::residual`]): test it only on index candidates.
     pub when: u32,
+    /// `when` as a flat conjunction (see [`conjunction`]).
+    pub test: Box<[Lit]>,
     /// Its needs, without repeats.
     pub needs: Vec<(NeedKind, Name)>,
 }
@@ -172,6 +214,8 @@ pub struct CRule {
     /// Condition node, less the guards the index already checked (see
     /// [`super::index::residual`]): test it only on index candidates.
     pub when: u32,
+    /// `when` as a flat conjunction (see [`conjunction`]).
+    pub test: Box<[Lit]>,
     /// Exception node.
     pub unless: Option<u32>,
     /// The reason.

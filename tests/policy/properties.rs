@@ -35,7 +35,8 @@ fn meaning(mut outcome: Outcome) -> Outcome {
 }
 
 /// The policy with every `when` hidden behind `not not (…)`: the index finds
-/// no guard in it, so every rule and requirement is walked in full.
+/// no guard in it and the condition is no flat conjunction, so every rule
+/// and requirement is walked in full, node by node.
 fn without_guards(files: &[(String, String)]) -> Vec<SourceFile> {
     files
         .iter()
