@@ -243,13 +243,13 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
         &rules.iter().map(|r| r.when).collect::<Vec<_>>(),
     );
     // The evaluator tests a `when` only on the index's candidates, whose guards hold.
+    let guard = |node: u32| index::is_guard(&b.nodes, &b.atoms, node);
     let conditions = requirements
         .iter_mut()
-        .map(|r| (&mut r.when, &mut r.test))
-        .chain(rules.iter_mut().map(|r| (&mut r.when, &mut r.test)));
+        .map(|r| (r.when, &mut r.test))
+        .chain(rules.iter_mut().map(|r| (r.when, &mut r.test)));
     for (when, test) in conditions {
-        *when = index::residual(&mut b.nodes, &mut b.children, &b.atoms, *when);
-        *test = conjunction(&b.nodes, &b.children, *when);
+        *test = conjunction(&b.nodes, &b.children, when, guard);
     }
     Ok(Checked {
         program: Program {

@@ -190,45 +190,17 @@ fn guards_of(c: &Conditions<'_>, node: u32, out: &mut Vec<(u32, Vec<u32>)>, dept
     }
 }
 
-/// What is left of a `when` once the index has admitted its item: the
-/// condition without its top-level guard atoms. The index admits an item
-/// only when every guard of it holds (`guards_of` collects these atoms among
-/// others), so dropping them changes no result and saves walking them for
-/// every candidate. Guards inside lets stay: the let may serve elsewhere.
-/// New nodes are appended to the arena; the original `when` is left as it was.
-pub fn residual(nodes: &mut Vec<Node>, children: &mut Vec<u32>, atoms: &[Atom], when: u32) -> u32 {
-    let is_guard = |node: u32| match nodes.get(node as usize) {
+/// Whether a node is a guard atom: `FIELD == "…"` or `FIELD in […]` on a
+/// string field. As a top-level conjunct of a `when`, such an atom is one of
+/// the guards the index checks, so a candidate need not test it again.
+pub fn is_guard(nodes: &[Node], atoms: &[Atom], node: u32) -> bool {
+    match nodes.get(node as usize) {
         Some(Node::Atom(atom)) => matches!(
             atoms.get(*atom as usize),
             Some(Atom::StrEq { negate: false, .. } | Atom::StrIn { .. })
         ),
         _ => false,
-    };
-    let kept: Vec<u32> = match nodes.get(when as usize) {
-        Some(Node::And(start, end)) => children
-            .get(*start as usize..*end as usize)
-            .unwrap_or(&[])
-            .iter()
-            .copied()
-            .filter(|child| !is_guard(*child))
-            .collect(),
-        _ if is_guard(when) => Vec::new(),
-        _ => return when,
-    };
-    let node = match kept.as_slice() {
-        [] => Node::Const(true),
-        [only] => return *only,
-        _ if matches!(nodes.get(when as usize), Some(Node::And(s, e)) if (e - s) as usize == kept.len()) => {
-            return when
-        }
-        _ => {
-            let start = children.len() as u32;
-            children.extend_from_slice(&kept);
-            Node::And(start, children.len() as u32)
-        }
-    };
-    nodes.push(node);
-    (nodes.len() - 1) as u32
+    }
 }
 
 fn set(bits: &mut [u64], item: usize) {

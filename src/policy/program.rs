@@ -159,11 +159,17 @@ pub enum Lit {
     Node(u32),
 }
 
-/// A condition as the list of conjuncts that must all hold: once its guards
-/// are gone, a candidate's condition is usually one or two atoms, and a
+/// A condition as the list of its top-level conjuncts that must all hold,
+/// leaving out those `skip` says are known to hold. Without the guards the
+/// index checked, a candidate's condition is usually one or two atoms, and a
 /// loop over them saves the recursive walk's dispatch on every node.
 /// Atoms and negated atoms become [`Lit::Atom`]; anything else stays a node.
-pub fn conjunction(nodes: &[Node], children: &[u32], when: u32) -> Box<[Lit]> {
+pub fn conjunction(
+    nodes: &[Node],
+    children: &[u32],
+    when: u32,
+    skip: impl Fn(u32) -> bool,
+) -> Box<[Lit]> {
     let lit = |node: u32| match nodes.get(node as usize) {
         Some(Node::Atom(atom)) => Lit::Atom {
             atom: *atom,
@@ -178,16 +184,15 @@ pub fn conjunction(nodes: &[Node], children: &[u32], when: u32) -> Box<[Lit]> {
         },
         _ => Lit::Node(node),
     };
-    match nodes.get(when as usize) {
-        Some(Node::Const(true)) => Box::new([]),
-        Some(Node::And(start, end)) => children
-            .get(*start as usize..*end as usize)
-            .unwrap_or(&[])
-            .iter()
-            .map(|child| lit(*child))
-            .collect(),
-        _ => Box::new([lit(when)]),
-    }
+    let conjuncts = match nodes.get(when as usize) {
+        Some(Node::And(start, end)) => children.get(*start as usize..*end as usize).unwrap_or(&[]),
+        _ => std::slice::from_ref(&when),
+    };
+    conjuncts
+        .iter()
+        .filter(|node| !skip(**node))
+        .map(|node| lit(*node))
+        .collect()
 }
 
 /// A compiled requirement.
@@ -195,10 +200,10 @@ pub fn conjunction(nodes: &[Node], children: &[u32], when: u32) -> Box<[Lit]> {
 pub struct CRequirement {
     /// Its name.
     pub name: Name,
-    /// Its condition node, less the guards the index already checked
-    /// (see [`super::index::residual`]): test it only on index candidates.
+    /// Its condition node.
     pub when: u32,
-    /// `when` as a flat conjunction (see [`conjunction`]).
+    /// What is left to test of `when` once the index admitted the item:
+    /// its conjuncts less the guards (see [`conjunction`]).
     pub test: Box<[Lit]>,
     /// Its needs, without repeats.
     pub needs: Vec<(NeedKind, Name)>,
@@ -211,10 +216,10 @@ pub struct CRule {
     pub name: Name,
     /// The tier it asks for.
     pub tier: Tier,
-    /// Condition node, less the guards the index already checked (see
-    /// [`super::index::residual`]): test it only on index candidates.
+    /// Condition node.
     pub when: u32,
-    /// `when` as a flat conjunction (see [`conjunction`]).
+    /// What is left to test of `when` once the index admitted the rule:
+    /// its conjuncts less the guards (see [`conjunction`]).
     pub test: Box<[Lit]>,
     /// Exception node.
     pub unless: Option<u32>,
