@@ -89,6 +89,18 @@ impl Lower {
     }
 
     /// Skips keyword pairs and returns the next meaningful one.
+    /// A clause made of a keyword and one value, read with `read`.
+    fn one_value<'i, T>(
+        &self,
+        clause: Pair<'i, Rule>,
+        read: impl FnOnce(&Self, Pair<'i, Rule>) -> Result<T, SyntaxError>,
+    ) -> Result<Clause<T>, SyntaxError> {
+        let span = self.span(&clause);
+        let mut parts = clause.into_inner();
+        let value = read(self, self.next_content(&mut parts, span)?)?;
+        Ok(Clause { value, span })
+    }
+
     fn next_content<'i>(
         &self,
         pairs: &mut Pairs<'i>,
@@ -198,30 +210,9 @@ impl Lower {
             let clause_span = self.span(&clause);
             match clause.as_rule() {
                 Rule::unless_clause => unless = Some(self.expr_clause(clause)?),
-                Rule::then_clause => {
-                    let mut parts = clause.into_inner();
-                    let tier = self.tier(self.next_content(&mut parts, clause_span)?)?;
-                    then = Some(Clause {
-                        value: tier,
-                        span: clause_span,
-                    });
-                }
-                Rule::because_clause => {
-                    let mut parts = clause.into_inner();
-                    let text = self.string(self.next_content(&mut parts, clause_span)?)?;
-                    because = Some(Clause {
-                        value: text,
-                        span: clause_span,
-                    });
-                }
-                Rule::within_clause => {
-                    let mut parts = clause.into_inner();
-                    let duration = self.duration(self.next_content(&mut parts, clause_span)?)?;
-                    within = Some(Clause {
-                        value: duration,
-                        span: clause_span,
-                    });
-                }
+                Rule::then_clause => then = Some(self.one_value(clause, Self::tier)?),
+                Rule::because_clause => because = Some(self.one_value(clause, Self::string)?),
+                Rule::within_clause => within = Some(self.one_value(clause, Self::duration)?),
                 Rule::notify_clause => {
                     let mut addresses = Vec::new();
                     for address in clause.into_inner().filter(|p| p.as_rule() == Rule::string) {

@@ -122,6 +122,13 @@ pub(super) async fn insert_intake(
     Ok(Inserted::New(Box::new(record)))
 }
 
+/// A partner's case by `external_id`: the resubmission look-up, in or out
+/// of a transaction.
+const CASE_BY_EXTERNAL_ID: &str = concat!(
+    case_select!(),
+    " where c.partner_id = $1 and c.external_id = $2"
+);
+
 /// The stored case with this `external_id`, read inside `tx`, compared with
 /// the resubmitted case's fingerprint.
 pub(super) async fn existing_in_tx(
@@ -131,10 +138,7 @@ pub(super) async fn existing_in_tx(
 ) -> Result<Option<Intake>, StoreError> {
     let row: Option<CaseRow> = tx
         .fetch_optional(
-            concat!(
-                case_select!(),
-                " where c.partner_id = $1 and c.external_id = $2"
-            ),
+            CASE_BY_EXTERNAL_ID,
             args![partner_id, case.external_id().as_str()],
         )
         .await
@@ -218,10 +222,7 @@ impl Store {
         let row: Option<CaseRow> = self
             .pool
             .fetch_optional(
-                concat!(
-                    case_select!(),
-                    " where c.partner_id = $1 and c.external_id = $2"
-                ),
+                CASE_BY_EXTERNAL_ID,
                 args![partner_id, case.external_id().as_str()],
             )
             .await
