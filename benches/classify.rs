@@ -11,6 +11,12 @@
 //! `--repeat N` classifies the 10,000 cases N times in `repeat` (give
 //! callgrind `--toggle-collect='*classify::repeat*'` to count only that),
 //! and `--dump FILE` writes every outcome as one JSON line.
+//!
+//! Two options of `--repeat` separate the cost of reading cold case data
+//! from the cost of the work itself: `--cases N` keeps only the first N
+//! cases (few enough, and they stay in the processor's caches), and
+//! `--twice` classifies every case twice in a row (the second time, its
+//! data is in cache).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -38,6 +44,8 @@ const BENCH: Shape = Shape {
     nested_lets: false,
     anchored: true,
 };
+/// How many cases the benchmark classifies.
+const CASES: usize = 10_000;
 /// The policy `rules check` must load in under 100 ms.
 const LARGE: Shape = Shape {
     rules: 1_000,
@@ -55,8 +63,8 @@ fn sources(shape: Shape) -> Vec<SourceFile> {
         .collect()
 }
 
-fn cases() -> Vec<(Case, Capabilities)> {
-    generate::cases(7, 10_000)
+fn cases(count: usize) -> Vec<(Case, Capabilities)> {
+    generate::cases(7, count)
         .iter()
         .filter_map(|value| Case::from_json_with_partner(value).ok())
         .map(|input| (input.case, input.partner.unwrap_or_default()))
@@ -101,7 +109,7 @@ fn write(dir: &str) -> std::io::Result<()> {
             std::fs::write(target.join(&file.name), file.text)?;
         }
     }
-    let lines: Vec<String> = generate::cases(7, 10_000)
+    let lines: Vec<String> = generate::cases(7, CASES)
         .iter()
         .map(|c| c.to_string())
         .collect();
@@ -110,8 +118,13 @@ fn write(dir: &str) -> std::io::Result<()> {
 
 /// The benchmark policy and cases, as criterion's classification sees them.
 fn workload() -> Option<(Policy, Vec<(Case, Capabilities)>)> {
+    workload_of(CASES)
+}
+
+/// The benchmark policy and the first `count` cases.
+fn workload_of(count: usize) -> Option<(Policy, Vec<(Case, Capabilities)>)> {
     match Policy::from_sources(sources(BENCH)) {
-        Ok(loaded) => Some((loaded.policy, cases())),
+        Ok(loaded) => Some((loaded.policy, cases(count))),
         Err(diagnostics) => {
             eprintln!("the generated policy does not load:\n{diagnostics}");
             None
@@ -119,12 +132,15 @@ fn workload() -> Option<(Policy, Vec<(Case, Capabilities)>)> {
     }
 }
 
-/// Classifies every case `times` times; kept out of line so callgrind can count it alone.
+/// Classifies every case `times` times (each `per_case` times in a row);
+/// kept out of line so callgrind can count it alone.
 #[inline(never)]
-fn repeat(policy: &Policy, cases: &[(Case, Capabilities)], times: usize) {
+fn repeat(policy: &Policy, cases: &[(Case, Capabilities)], times: usize, per_case: usize) {
     for _ in 0..times {
         for (case, partner) in cases {
-            black_box(policy.classify(black_box(case), black_box(partner)));
+            for _ in 0..per_case {
+                black_box(policy.classify(black_box(case), black_box(partner)));
+            }
         }
     }
 }
@@ -157,12 +173,22 @@ fn main() {
         return;
     }
     if let Some(at) = args.iter().position(|a| a == "--repeat") {
+        let number_after = |flag: &str| {
+            let at = args.iter().position(|a| a == flag)?;
+            args.get(at + 1).and_then(|n| n.parse::<usize>().ok())
+        };
         let times = args.get(at + 1).and_then(|n| n.parse().ok()).unwrap_or(1);
-        if let Some((policy, cases)) = workload() {
+        let count = number_after("--cases").unwrap_or(CASES).min(CASES);
+        let per_case = if args.iter().any(|a| a == "--twice") {
+            2
+        } else {
+            1
+        };
+        if let Some((policy, cases)) = workload_of(count) {
             let start = std::time::Instant::now();
-            repeat(&policy, &cases, times);
+            repeat(&policy, &cases, times, per_case);
             let seconds = start.elapsed().as_secs_f64();
-            let count = (cases.len() * times) as f64;
+            let count = (cases.len() * times * per_case) as f64;
             println!(
                 "{count} classifications in {seconds:.3} s: {:.0} cases/s",
                 count / seconds
