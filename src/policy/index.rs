@@ -177,28 +177,35 @@ fn guards_of(c: &Conditions<'_>, node: u32, out: &mut Vec<(u32, Vec<u32>)>, dept
                 guards_of(c, *inner, out, depth + 1);
             }
         }
-        Some(Node::Atom(atom)) => match c.atoms.get(*atom as usize) {
-            Some(Atom::StrEq {
-                slot,
-                id,
-                negate: false,
-            }) => out.push((*slot, vec![*id])),
-            Some(Atom::StrIn { slot, ids }) => out.push((*slot, ids.to_vec())),
-            _ => {}
-        },
+        Some(Node::Atom(atom)) => {
+            if let Some((slot, ids)) = c.atoms.get(*atom as usize).and_then(guard) {
+                out.push((slot, ids.to_vec()));
+            }
+        }
         _ => {}
     }
 }
 
-/// Whether a node is a guard atom: `FIELD == "…"` or `FIELD in […]` on a
-/// string field. As a top-level conjunct of a `when`, such an atom is one of
-/// the guards the index checks, so a candidate need not test it again.
+/// The slot and the allowed interned ids of a guard atom: `FIELD == "…"` or
+/// `FIELD in […]` on a string field; `None` for any other atom.
+fn guard(atom: &Atom) -> Option<(u32, &[u32])> {
+    match atom {
+        Atom::StrEq {
+            slot,
+            id,
+            negate: false,
+        } => Some((*slot, std::slice::from_ref(id))),
+        Atom::StrIn { slot, ids } => Some((*slot, ids)),
+        _ => None,
+    }
+}
+
+/// Whether a node is a guard atom (see [`guard`]). As a top-level conjunct
+/// of a `when`, such an atom is one of the guards the index checks, so a
+/// candidate need not test it again.
 pub fn is_guard(nodes: &[Node], atoms: &[Atom], node: u32) -> bool {
     match nodes.get(node as usize) {
-        Some(Node::Atom(atom)) => matches!(
-            atoms.get(*atom as usize),
-            Some(Atom::StrEq { negate: false, .. } | Atom::StrIn { .. })
-        ),
+        Some(Node::Atom(atom)) => atoms.get(*atom as usize).and_then(guard).is_some(),
         _ => false,
     }
 }
