@@ -340,21 +340,12 @@ impl Settings {
         };
         let mut settings = Settings::default();
 
-        if let Some(raw) = pick(
-            common.rules.clone(),
-            "--rules/ESCALATOR_RULES",
-            file.rules,
-            &file_path,
-        ) {
-            settings.rules_dir = raw.value;
+        // Paths need no parsing, so they cannot be invalid.
+        if let Some(dir) = common.rules.clone().or(file.rules) {
+            settings.rules_dir = dir;
         }
-        if let Some(raw) = pick(
-            serve.outbox_dir.clone(),
-            "--outbox-dir/ESCALATOR_OUTBOX_DIR",
-            file.outbox_dir,
-            &file_path,
-        ) {
-            settings.mail.outbox_dir = raw.value;
+        if let Some(dir) = serve.outbox_dir.clone().or(file.outbox_dir) {
+            settings.mail.outbox_dir = dir;
         }
         if let Some(url) = sources.resolve(
             "database",
@@ -484,52 +475,52 @@ impl Settings {
         )? {
             settings.log_format = format;
         }
-        if let Some(mail) = file.mail {
-            let source = format!("from {}", file_path.display());
-            let span = |setting: &'static str,
-                        value: Option<String>,
-                        target: &mut Duration|
-             -> Result<(), ConfigError> {
-                if let Some(text) = value {
-                    *target =
-                        parse_span(&text).map_err(|message| invalid(setting, &source, message))?;
-                }
-                Ok(())
-            };
-            span(
-                "mail.first_retry",
-                mail.first_retry,
-                &mut settings.mail.first_retry,
-            )?;
-            span(
-                "mail.max_retry_interval",
-                mail.max_retry_interval,
-                &mut settings.mail.max_retry_interval,
-            )?;
-            span(
-                "mail.send_timeout",
-                mail.send_timeout,
-                &mut settings.mail.send_timeout,
-            )?;
-            span("mail.lease", mail.lease, &mut settings.mail.lease)?;
-            if let Some(attempts) = mail.max_attempts {
-                settings.mail.max_attempts = attempts.max(1);
-            }
-            if let Some(connections) = mail.connections {
-                settings.mail.connections = connections.max(1);
-            }
+        let mail = file.mail.unwrap_or_default();
+        // `[mail]` spans: two are file-only (no flag to name), two have flags.
+        if let Some(span) =
+            sources.resolve("mail.first_retry", "", &None, mail.first_retry, parse_span)?
+        {
+            settings.mail.first_retry = span;
         }
-        let mut timing_source = format!("from {}", file_path.display());
-        if let Some(text) = &serve.mail_lease {
-            timing_source = "from --mail-lease/ESCALATOR_MAIL_LEASE".to_owned();
-            settings.mail.lease = parse_span(text)
-                .map_err(|message| invalid("mail.lease", &timing_source, message))?;
+        if let Some(span) = sources.resolve(
+            "mail.max_retry_interval",
+            "",
+            &None,
+            mail.max_retry_interval,
+            parse_span,
+        )? {
+            settings.mail.max_retry_interval = span;
         }
-        if let Some(text) = &serve.mail_send_timeout {
-            timing_source = "from --mail-send-timeout/ESCALATOR_MAIL_SEND_TIMEOUT".to_owned();
-            settings.mail.send_timeout = parse_span(text)
-                .map_err(|message| invalid("mail.send_timeout", &timing_source, message))?;
+        if let Some(span) = sources.resolve(
+            "mail.lease",
+            "--mail-lease/ESCALATOR_MAIL_LEASE",
+            &serve.mail_lease,
+            mail.lease,
+            parse_span,
+        )? {
+            settings.mail.lease = span;
         }
+        if let Some(span) = sources.resolve(
+            "mail.send_timeout",
+            "--mail-send-timeout/ESCALATOR_MAIL_SEND_TIMEOUT",
+            &serve.mail_send_timeout,
+            mail.send_timeout,
+            parse_span,
+        )? {
+            settings.mail.send_timeout = span;
+        }
+        if let Some(attempts) = mail.max_attempts {
+            settings.mail.max_attempts = attempts.max(1);
+        }
+        if let Some(connections) = mail.connections {
+            settings.mail.connections = connections.max(1);
+        }
+        // The check names the flag that set one of the two spans, else the file.
+        let timing_source = match (&serve.mail_send_timeout, &serve.mail_lease) {
+            (Some(_), _) => "from --mail-send-timeout/ESCALATOR_MAIL_SEND_TIMEOUT".to_owned(),
+            (None, Some(_)) => "from --mail-lease/ESCALATOR_MAIL_LEASE".to_owned(),
+            (None, None) => format!("from {}", file_path.display()),
+        };
         if settings.mail.send_timeout >= settings.mail.lease {
             return Err(invalid(
                 "mail.send_timeout",

@@ -2,6 +2,23 @@
 
 use super::*;
 
+/// The error `resolve` gives for these settings, as printed.
+fn resolve_error(common: &SettingsArgs, serve: &ServeArgs) -> String {
+    Settings::resolve(common, serve).unwrap_err().to_string()
+}
+
+/// A configuration file in a fresh directory, and the arguments that name it.
+fn config_file(text: &str) -> (tempfile::TempDir, SettingsArgs) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("escalator.toml");
+    std::fs::write(&file, text).unwrap();
+    let common = SettingsArgs {
+        config: Some(file),
+        ..SettingsArgs::default()
+    };
+    (dir, common)
+}
+
 #[test]
 fn severity_spans_parse_every_severity() {
     let spans = SeveritySpans::parse("critical=1h, moderate=24h,minimal=3d").unwrap();
@@ -17,13 +34,7 @@ fn severity_spans_refuse_a_missing_severity() {
 
 #[test]
 fn flags_win_over_the_file_and_the_file_over_defaults() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("escalator.toml");
-    std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nauto_close = \"2d\"\n").unwrap();
-    let common = SettingsArgs {
-        config: Some(file),
-        ..SettingsArgs::default()
-    };
+    let (_dir, common) = config_file("listen = \"127.0.0.1:9000\"\nauto_close = \"2d\"\n");
     let serve = ServeArgs {
         listen: Some("127.0.0.1:9100".to_owned()),
         ..ServeArgs::default()
@@ -43,9 +54,7 @@ fn a_bad_value_names_the_setting_and_its_source() {
         warn_at: Some("1.5".to_owned()),
         ..ServeArgs::default()
     };
-    let error = Settings::resolve(&SettingsArgs::default(), &serve)
-        .unwrap_err()
-        .to_string();
+    let error = resolve_error(&SettingsArgs::default(), &serve);
     assert!(
         error.contains("warn_at") && error.contains("ESCALATOR_WARN_AT"),
         "{error}"
@@ -66,9 +75,7 @@ fn the_deadline_lease_and_worker_sleep_are_spans_longer_than_zero() {
         deadline_lease: Some("0s".to_owned()),
         ..ServeArgs::default()
     };
-    let error = Settings::resolve(&SettingsArgs::default(), &zero)
-        .unwrap_err()
-        .to_string();
+    let error = resolve_error(&SettingsArgs::default(), &zero);
     assert!(
         error.contains("deadline_lease") && error.contains("longer than zero"),
         "{error}"
@@ -90,9 +97,7 @@ fn the_mail_lease_and_send_timeout_come_from_the_environment_and_are_checked() {
         mail_lease: Some("10s".to_owned()),
         ..ServeArgs::default()
     };
-    let error = Settings::resolve(&SettingsArgs::default(), &serve)
-        .unwrap_err()
-        .to_string();
+    let error = resolve_error(&SettingsArgs::default(), &serve);
     assert!(
         error.contains("mail.send_timeout") && error.contains("ESCALATOR_MAIL_LEASE"),
         "{error}"
@@ -101,15 +106,33 @@ fn the_mail_lease_and_send_timeout_come_from_the_environment_and_are_checked() {
 
 #[test]
 fn unknown_keys_in_the_file_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("escalator.toml");
-    std::fs::write(&file, "lisen = \"127.0.0.1:9000\"\n").unwrap();
-    let common = SettingsArgs {
-        config: Some(file),
-        ..SettingsArgs::default()
-    };
-    let error = Settings::resolve(&common, &ServeArgs::default())
-        .unwrap_err()
-        .to_string();
+    let (_dir, common) = config_file("lisen = \"127.0.0.1:9000\"\n");
+    let error = resolve_error(&common, &ServeArgs::default());
     assert!(error.contains("lisen"), "{error}");
+}
+
+#[test]
+fn mail_spans_come_from_the_file_and_a_flag_wins_over_it() {
+    let (_dir, common) = config_file(
+        "[mail]\nfirst_retry = \"2s\"\nmax_retry_interval = \"1m\"\nlease = \"20s\"\nsend_timeout = \"10s\"\n",
+    );
+    let settings = Settings::resolve(&common, &ServeArgs::default()).unwrap();
+    assert_eq!(settings.mail.first_retry, Duration::from_secs(2));
+    assert_eq!(settings.mail.max_retry_interval, Duration::from_secs(60));
+    assert_eq!(settings.mail.lease, Duration::from_secs(20));
+    assert_eq!(settings.mail.send_timeout, Duration::from_secs(10));
+
+    let serve = ServeArgs {
+        mail_lease: Some("40s".to_owned()),
+        ..ServeArgs::default()
+    };
+    let settings = Settings::resolve(&common, &serve).unwrap();
+    assert_eq!(settings.mail.lease, Duration::from_secs(40));
+
+    let (_dir, common) = config_file("[mail]\nfirst_retry = \"soon\"\n");
+    let error = resolve_error(&common, &ServeArgs::default());
+    assert!(
+        error.contains("mail.first_retry") && error.contains("escalator.toml"),
+        "{error}"
+    );
 }
