@@ -137,6 +137,7 @@ impl Keywords {
                     .collect()
             })
             .collect();
+        // Every state must be addressable: the row after the last one must fit too.
         cell(states.len())?;
         Ok(Keywords {
             classes,

@@ -88,7 +88,6 @@ impl Lower {
         pairs.next().ok_or_else(|| malformed(parent))
     }
 
-    /// Skips keyword pairs and returns the next meaningful one.
     /// A clause made of a keyword and one value, read with `read`.
     fn one_value<'i, T>(
         &self,
@@ -101,6 +100,7 @@ impl Lower {
         Ok(Clause { value, span })
     }
 
+    /// Skips keyword pairs and returns the next meaningful one.
     fn next_content<'i>(
         &self,
         pairs: &mut Pairs<'i>,

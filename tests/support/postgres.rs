@@ -1,7 +1,7 @@
 //! A fresh PostgreSQL database per test, on the server named by
-//! `ESCALATOR_TEST_POSTGRES_URL`, dropped afterwards even when the test fails.
-//! Without the variable the test says it was skipped — unless `CI=true`,
-//! where a missing server is a failure.
+//! `ESCALATOR_TEST_POSTGRES_URL` (else the local one on 127.0.0.1:5432),
+//! dropped afterwards even when the test fails. Without a server the test
+//! says it was skipped — unless `CI=true`, where that is a failure.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -46,9 +46,7 @@ where
     let name = format!("{prefix}_{}", random_suffix());
     let mut admin = PgConnection::connect(&server)
         .await
-        .unwrap_or_else(|error| {
-            panic!("cannot reach PostgreSQL at ESCALATOR_TEST_POSTGRES_URL: {error}")
-        });
+        .unwrap_or_else(|error| panic!("cannot reach PostgreSQL at {server}: {error}"));
     sqlx::query(&format!("create database {name}"))
         .execute(&mut admin)
         .await

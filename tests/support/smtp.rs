@@ -4,8 +4,8 @@
 //! Declare it in a test binary with
 //! `#[path = "../support/smtp.rs"] mod smtp;`. The interpreter comes from
 //! `ESCALATOR_TEST_PYTHON`, or a virtualenv made in `target/smtp-venv` on first
-//! use; without either the test
-//! is skipped, unless `CI=true`, where that is a failure.
+//! use; without either the test is skipped, unless `CI=true`, where that is
+//! a failure.
 
 #![allow(dead_code)]
 
@@ -117,8 +117,9 @@ fn python_with_aiosmtpd() -> Option<PathBuf> {
 
 impl SmtpServer {
     /// Starts a server on a free loopback port, or returns `None` (after
-    /// saying so) when `ESCALATOR_TEST_PYTHON` is unset. Under `CI=true` a
-    /// missing interpreter fails the test.
+    /// saying so) when no Python with aiosmtpd is at hand (see
+    /// [`python_with_aiosmtpd`]). Under `CI=true` a missing interpreter fails
+    /// the test.
     pub fn start(test: &str) -> Option<SmtpServer> {
         let Some(python) = python_with_aiosmtpd() else {
             if std::env::var("CI").as_deref() == Ok("true") {
