@@ -43,6 +43,7 @@ const BENCH: Shape = Shape {
     noisy: false,
     nested_lets: false,
     anchored: true,
+    wide: false,
 };
 /// How many cases the benchmark classifies.
 const CASES: usize = 10_000;
@@ -54,6 +55,7 @@ const LARGE: Shape = Shape {
     noisy: false,
     nested_lets: false,
     anchored: true,
+    wide: false,
 };
 
 fn sources(shape: Shape) -> Vec<SourceFile> {

@@ -177,12 +177,18 @@ pub struct Shape {
     /// Start every `when` with a test on product or category, as real policies do
     /// (otherwise conditions are arbitrary and match far more often).
     pub anchored: bool,
+    /// Also draw the tests the benchmark's workload leaves out (`!=` on
+    /// strings, `matches`, `contains all`, `in` on numbers and severities,
+    /// `exists`, optional fields). Off, the generator draws exactly what it
+    /// drew before the flag existed, so the benchmark's policy stays the same.
+    pub wide: bool,
 }
 
 struct Writer<'a> {
     rng: &'a mut Rng,
     noisy: bool,
     anchored: bool,
+    wide: bool,
     out: String,
 }
 
@@ -233,8 +239,12 @@ fn some<'a>(rng: &mut Rng, pool: &[&'a str], max: usize) -> Vec<&'a str> {
     chosen
 }
 
-/// One random test (a condition leaf).
-fn test(rng: &mut Rng, lets: usize, allow_gaps: bool) -> String {
+/// One random test (a condition leaf); with `wide`, one time in three a
+/// test of the kinds only [`wide_test`] draws.
+fn test(rng: &mut Rng, lets: usize, allow_gaps: bool, wide: bool) -> String {
+    if wide && rng.chance(33) {
+        return wide_test(rng);
+    }
     match rng.below(if allow_gaps { 12 } else { 10 }) {
         0 => format!("product == \"{}\"", rng.pick(PRODUCTS)),
         1 => format!("product in {}", quoted(&some(rng, PRODUCTS, 3))),
@@ -267,6 +277,36 @@ fn test(rng: &mut Rng, lets: usize, allow_gaps: bool) -> String {
     }
 }
 
+/// The tests the benchmark's workload does not draw.
+fn wide_test(rng: &mut Rng) -> String {
+    match rng.below(10) {
+        0 => format!("product != \"{}\"", rng.pick(PRODUCTS)),
+        1 => format!("category != \"{}\"", rng.pick(CATEGORIES)),
+        2 => format!(
+            "{} matches \"{}\"",
+            rng.pick(&["subject", "description", "text"]),
+            rng.pick(&["out(age)?", "^the", "down .* everyone", "mx\\\\s+record"])
+        ),
+        3 => format!("text contains all {}", quoted(&some(rng, WORDS, 2))),
+        4 => format!("description contains \"{}\"", rng.pick(WORDS)),
+        5 => format!(
+            "affected_users in {}",
+            rng.pick(&["[0, 5]", "[50, 99, 100]", "[5000]"])
+        ),
+        6 => format!("severity in {}", quoted(&some(rng, SEVERITIES, 2))),
+        7 => "exists service_health.status".to_owned(),
+        8 => format!(
+            "service_health.status {} \"{}\"",
+            rng.pick(&["==", "!="]),
+            rng.pick(&["investigating", "service_restored"])
+        ),
+        _ => format!(
+            "partner.tooling contains any {}",
+            quoted(&some(rng, ITEMS, 3))
+        ),
+    }
+}
+
 /// A test on product or category, the way real rules start.
 fn anchor(rng: &mut Rng) -> String {
     match rng.below(4) {
@@ -286,7 +326,7 @@ fn anchored(w: &mut Writer<'_>, lets: usize, allow_gaps: bool) {
         if w.rng.chance(10) {
             w.word("not");
         }
-        let leaf = test(w.rng, lets, allow_gaps);
+        let leaf = test(w.rng, lets, allow_gaps, w.wide);
         w.word(&leaf);
     }
 }
@@ -312,12 +352,12 @@ fn condition(w: &mut Writer<'_>, lets: usize, allow_gaps: bool, depth: usize) {
             if nested {
                 condition(w, lets, allow_gaps, depth + 1);
             } else {
-                let leaf = test(w.rng, lets, allow_gaps);
+                let leaf = test(w.rng, lets, allow_gaps, w.wide);
                 w.word(&leaf);
             }
             w.word(")");
         } else {
-            let leaf = test(w.rng, lets, allow_gaps);
+            let leaf = test(w.rng, lets, allow_gaps, w.wide);
             w.word(&leaf);
         }
     }
@@ -341,6 +381,7 @@ pub fn policy(seed: u64, shape: Shape) -> Vec<(String, String)> {
         rng: &mut rng,
         noisy: shape.noisy,
         anchored: shape.anchored,
+        wide: shape.wide,
         out: String::new(),
     };
     for i in 0..shape.lets {

@@ -66,6 +66,7 @@ const ANCHORED: Shape = Shape {
     noisy: false,
     nested_lets: false,
     anchored: true,
+    wide: true,
 };
 
 const SMALL: Shape = Shape {
@@ -75,6 +76,7 @@ const SMALL: Shape = Shape {
     noisy: true,
     nested_lets: true,
     anchored: false,
+    wide: true,
 };
 
 proptest! {
@@ -155,7 +157,7 @@ proptest! {
 
     #[test]
     fn the_parser_never_panics_on_mutated_policies(seed in any::<u64>(), cuts in proptest::collection::vec((any::<usize>(), "[ -~\n]{0,3}"), 1..6)) {
-        let files = generate::policy(seed, Shape { rules: 3, requirements: 1, lets: 2, noisy: true, nested_lets: true, anchored: false });
+        let files = generate::policy(seed, Shape { rules: 3, requirements: 1, lets: 2, noisy: true, nested_lets: true, anchored: false, wide: true });
         let mut text: String = files.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join("\n");
         for (at, insert) in cuts {
             let mut at = at % (text.len() + 1);
