@@ -12,11 +12,11 @@
 //! callgrind `--toggle-collect='*classify::repeat*'` to count only that),
 //! and `--dump FILE` writes every outcome as one JSON line.
 //!
-//! Two options of `--repeat` separate the cost of reading cold case data
-//! from the cost of the work itself: `--cases N` keeps only the first N
-//! cases (few enough, and they stay in the processor's caches), and
-//! `--twice` classifies every case twice in a row (the second time, its
-//! data is in cache).
+//! Two options of `--repeat` separate what distinct cases cost from the
+//! work itself: `--cases N` keeps only the first N cases (few enough
+//! cases, repeated, stay in the processor's caches and branch predictors),
+//! and `--twice` classifies every case twice in a row. `docs/performance.md`
+//! says what the difference turned out to be.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -174,12 +174,12 @@ fn main() {
         }
         return;
     }
-    if let Some(at) = args.iter().position(|a| a == "--repeat") {
-        let number_after = |flag: &str| {
-            let at = args.iter().position(|a| a == flag)?;
-            args.get(at + 1).and_then(|n| n.parse::<usize>().ok())
-        };
-        let times = args.get(at + 1).and_then(|n| n.parse().ok()).unwrap_or(1);
+    let number_after = |flag: &str| {
+        let at = args.iter().position(|a| a == flag)?;
+        args.get(at + 1).and_then(|n| n.parse::<usize>().ok())
+    };
+    if args.iter().any(|a| a == "--repeat") {
+        let times = number_after("--repeat").unwrap_or(1);
         let count = number_after("--cases").unwrap_or(CASES).min(CASES);
         let per_case = if args.iter().any(|a| a == "--twice") {
             2

@@ -477,37 +477,41 @@ impl Settings {
         }
         let mail = file.mail.unwrap_or_default();
         // `[mail]` spans: two are file-only (no flag to name), two have flags.
-        if let Some(span) =
-            sources.resolve("mail.first_retry", "", &None, mail.first_retry, parse_span)?
-        {
-            settings.mail.first_retry = span;
-        }
-        if let Some(span) = sources.resolve(
-            "mail.max_retry_interval",
-            "",
-            &None,
-            mail.max_retry_interval,
-            parse_span,
-        )? {
-            settings.mail.max_retry_interval = span;
-        }
-        if let Some(span) = sources.resolve(
-            "mail.lease",
-            "--mail-lease/ESCALATOR_MAIL_LEASE",
-            &serve.mail_lease,
-            mail.lease,
-            parse_span,
-        )? {
-            settings.mail.lease = span;
-        }
-        if let Some(span) = sources.resolve(
-            "mail.send_timeout",
-            "--mail-send-timeout/ESCALATOR_MAIL_SEND_TIMEOUT",
-            &serve.mail_send_timeout,
-            mail.send_timeout,
-            parse_span,
-        )? {
-            settings.mail.send_timeout = span;
+        let no_flag = None;
+        let mail_spans = [
+            (
+                "mail.first_retry",
+                "",
+                &no_flag,
+                mail.first_retry,
+                &mut settings.mail.first_retry,
+            ),
+            (
+                "mail.max_retry_interval",
+                "",
+                &no_flag,
+                mail.max_retry_interval,
+                &mut settings.mail.max_retry_interval,
+            ),
+            (
+                "mail.lease",
+                MAIL_LEASE_FLAG,
+                &serve.mail_lease,
+                mail.lease,
+                &mut settings.mail.lease,
+            ),
+            (
+                "mail.send_timeout",
+                MAIL_SEND_TIMEOUT_FLAG,
+                &serve.mail_send_timeout,
+                mail.send_timeout,
+                &mut settings.mail.send_timeout,
+            ),
+        ];
+        for (setting, flag_name, flag, file_value, target) in mail_spans {
+            if let Some(span) = sources.resolve(setting, flag_name, flag, file_value, parse_span)? {
+                *target = span;
+            }
         }
         if let Some(attempts) = mail.max_attempts {
             settings.mail.max_attempts = attempts.max(1);
@@ -517,8 +521,8 @@ impl Settings {
         }
         // The check names the flag that set one of the two spans, else the file.
         let timing_source = match (&serve.mail_send_timeout, &serve.mail_lease) {
-            (Some(_), _) => "from --mail-send-timeout/ESCALATOR_MAIL_SEND_TIMEOUT".to_owned(),
-            (None, Some(_)) => "from --mail-lease/ESCALATOR_MAIL_LEASE".to_owned(),
+            (Some(_), _) => format!("from {MAIL_SEND_TIMEOUT_FLAG}"),
+            (None, Some(_)) => format!("from {MAIL_LEASE_FLAG}"),
             (None, None) => format!("from {}", file_path.display()),
         };
         if settings.mail.send_timeout >= settings.mail.lease {
@@ -544,6 +548,11 @@ fn positive_span(text: &str) -> Result<Duration, String> {
     }
     Ok(span)
 }
+
+/// The flag and variable that set `mail.lease`, as errors name them.
+const MAIL_LEASE_FLAG: &str = "--mail-lease/ESCALATOR_MAIL_LEASE";
+/// The flag and variable that set `mail.send_timeout`, as errors name them.
+const MAIL_SEND_TIMEOUT_FLAG: &str = "--mail-send-timeout/ESCALATOR_MAIL_SEND_TIMEOUT";
 
 /// Where settings come from after clap: the configuration file. Resolves one
 /// setting from its flag or environment value, else the file, and parses it,

@@ -12,7 +12,7 @@ use super::diagnostics::Raw;
 use super::format;
 use super::index::{self, Conditions, Index};
 use super::keywords::Keywords;
-use super::program::{conjunction, CRequirement, CRule, Program};
+use super::program::{conjunction, CRequirement, CRule, Lit, Program};
 use super::schema::{Field, Type, TOP_LEVEL};
 use super::template::{self, Template};
 use super::Name;
@@ -117,7 +117,7 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
                 requirements.push(CRequirement {
                     name: Name::from(req.name.value.as_str()),
                     when,
-                    test: Box::new([]),
+                    test: candidate_test(&b, when),
                     needs,
                 });
             }
@@ -156,7 +156,7 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
                     name: Name::from(rule.name.value.as_str()),
                     tier: rule.then.value,
                     when,
-                    test: Box::new([]),
+                    test: candidate_test(&b, when),
                     unless,
                     because,
                     within: rule.within.as_ref().map(|w| w.value.minutes),
@@ -242,15 +242,6 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
         &requirements.iter().map(|r| r.when).collect::<Vec<_>>(),
         &rules.iter().map(|r| r.when).collect::<Vec<_>>(),
     );
-    // The evaluator tests a `when` only on the index's candidates, whose guards hold.
-    let guard = |node: u32| index::is_guard(&b.nodes, &b.atoms, node);
-    let conditions = requirements
-        .iter_mut()
-        .map(|r| (r.when, &mut r.test))
-        .chain(rules.iter_mut().map(|r| (r.when, &mut r.test)));
-    for (when, test) in conditions {
-        *test = conjunction(&b.nodes, &b.children, when, guard);
-    }
     Ok(Checked {
         program: Program {
             atoms: b.atoms,
@@ -269,6 +260,14 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
             index,
         },
         warnings,
+    })
+}
+
+/// What the evaluator tests of a `when`: its conjuncts less its guards. The
+/// evaluator tests a `when` only on the index's candidates, whose guards hold.
+fn candidate_test(b: &Builder, when: u32) -> Box<[Lit]> {
+    conjunction(&b.nodes, &b.children, when, |node| {
+        index::is_guard(&b.nodes, &b.atoms, node)
     })
 }
 
