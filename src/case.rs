@@ -24,6 +24,9 @@ pub const MAX_DESCRIPTION_CHARS: usize = 20_000;
 pub const MAX_SHORT_CHARS: usize = 256;
 /// Longest accepted attribute value, in characters.
 pub const MAX_ATTRIBUTE_CHARS: usize = 1_000;
+/// Why a text holding U+0000 is refused: PostgreSQL cannot store it, and no
+/// case needs it.
+pub const NUL_REFUSED: &str = "must not contain the NUL character (U+0000)";
 /// Most entries accepted in one list (`attempted`, capability lists) or in `attributes`.
 pub const MAX_LIST_ITEMS: usize = 100;
 
@@ -604,6 +607,9 @@ fn parse_attributes(raw: &Value, path: &str) -> Result<BTreeMap<String, String>,
                 "attribute names must be 1 to 64 characters",
             ));
         }
+        if name.contains('\0') {
+            return Err(CaseError::invalid(field, NUL_REFUSED));
+        }
         let Some(text) = value.as_str() else {
             return Err(CaseError::invalid(
                 field,
@@ -750,6 +756,9 @@ impl Fields {
 }
 
 fn bounded(text: &str, field: &str, min: usize, max: usize) -> Result<String, CaseError> {
+    if text.contains('\0') {
+        return Err(CaseError::invalid(field, NUL_REFUSED));
+    }
     let length = text.chars().count();
     if length < min {
         return Err(CaseError::invalid(

@@ -58,7 +58,13 @@ fn decode_cursor(cursor: &str) -> Result<(i64, String), StoreError> {
     let text = String::from_utf8(bytes).map_err(|_| StoreError::BadCursor)?;
     let (created_at, id) = text.split_once(':').ok_or(StoreError::BadCursor)?;
     let created_at = created_at.parse().map_err(|_| StoreError::BadCursor)?;
-    if !id.starts_with("c_") {
+    // Only the characters of a case id: anything else (a NUL byte among
+    // them, which PostgreSQL refuses) was not issued here.
+    if !id.starts_with("c_")
+        || !id
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
+    {
         return Err(StoreError::BadCursor);
     }
     Ok((created_at, id.to_owned()))
@@ -186,6 +192,10 @@ mod tests {
         assert!(matches!(decode_cursor("zz"), Err(StoreError::BadCursor)));
         assert!(matches!(
             decode_cursor(&hex::encode("12:x")),
+            Err(StoreError::BadCursor)
+        ));
+        assert!(matches!(
+            decode_cursor(&hex::encode("12:c_\0")),
             Err(StoreError::BadCursor)
         ));
     }

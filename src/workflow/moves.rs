@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::stage::{quoted, Actor, Role, Stage, Target};
+use crate::case::NUL_REFUSED;
 use crate::policy::Outcome;
 
 /// Longest accepted `reason`, in characters.
@@ -391,6 +392,12 @@ pub fn decide(
                 message: format!("has more than {MAX_REASON_CHARS} characters"),
             })
         }
+        Some(text) if text.contains('\0') => {
+            return Err(MoveError::InvalidField {
+                field: "reason",
+                message: NUL_REFUSED.to_owned(),
+            })
+        }
         Some(text) => Some(text.to_owned()),
     };
     if row.reason_required && reason.is_none() {
@@ -408,6 +415,12 @@ pub fn decide(
             return Err(MoveError::InvalidField {
                 field: "vianet_case_id",
                 message: format!("has more than {MAX_VIANET_CASE_ID_CHARS} characters"),
+            })
+        }
+        Some(text) if text.contains('\0') => {
+            return Err(MoveError::InvalidField {
+                field: "vianet_case_id",
+                message: NUL_REFUSED.to_owned(),
             })
         }
         Some(text) => Some(text.to_owned()),

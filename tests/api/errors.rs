@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::fixtures::mail_flow;
-use crate::harness::{spawn_sqlite, Answer, TestApp};
+use crate::harness::{on_postgres, on_sqlite, spawn_sqlite, Answer, TestApp};
 
 fn assert_error(answer: &Answer, status: StatusCode, code: &str) {
     assert_eq!(
@@ -391,4 +391,66 @@ async fn a_body_over_64_kib_is_refused_with_413_on_every_route() {
     assert!(response.starts_with("HTTP/1.1 413"), "{response}");
     assert!(response.contains("payload_too_large"), "{response}");
     assert_eq!(app.case_count().await, 0);
+}
+
+/// PostgreSQL cannot store U+0000 in text; a NUL anywhere in the input is
+/// refused as bad input on both databases, never answered with 500.
+async fn nul_characters_are_refused_with_the_field_named(app: TestApp) {
+    let partner = app.partner("pa").await;
+    let vianet = app.token(Role::Vianet).await;
+    let in_id = mail_flow("NUL\u{0}1");
+    let mut in_subject = mail_flow("NUL-2");
+    in_subject["subject"] = json!("mail\u{0}flow");
+    let mut in_attribute_name = mail_flow("NUL-3");
+    in_attribute_name["attributes"] = json!({"re\u{0}gion": "north"});
+    for (body, field) in [
+        (in_id, "external_id"),
+        (in_subject, "subject"),
+        (in_attribute_name, "attributes.re\u{0}gion"),
+    ] {
+        let answer = submit_refused(&app, &partner, body.to_string().into_bytes()).await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, "invalid_field");
+        assert_eq!(answer.field(), field);
+        assert!(answer.message().contains("NUL"), "{}", answer.message());
+    }
+
+    let created = app.post("/v1/cases", &partner, &mail_flow("NUL-4")).await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let events = app.event_count(&id).await;
+    for (token, body, field) in [
+        (
+            &partner,
+            json!({"to": "closed", "version": 1, "reason": "dup\u{0}licate"}),
+            "reason",
+        ),
+        (
+            &vianet,
+            json!({"to": "acknowledged", "version": 1, "vianet_case_id": "21V\u{0}1"}),
+            "vianet_case_id",
+        ),
+    ] {
+        let answer = app.transition(&id, token, body).await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, "invalid_field");
+        assert_eq!(answer.field(), field);
+        let case = app.get(&format!("/v1/cases/{id}"), &partner).await;
+        assert_eq!(case.body["version"], 1);
+        assert_eq!(app.event_count(&id).await, events);
+    }
+
+    let cursor = hex::encode("1:c_\u{0}");
+    let listed = app
+        .get(&format!("/v1/cases?cursor={cursor}"), &partner)
+        .await;
+    assert_error(&listed, StatusCode::BAD_REQUEST, "bad_parameter");
+    assert_eq!(listed.field(), "cursor");
+}
+
+#[tokio::test]
+async fn nul_characters_are_refused_on_sqlite() {
+    on_sqlite(nul_characters_are_refused_with_the_field_named).await;
+}
+
+#[tokio::test]
+async fn nul_characters_are_refused_on_postgres() {
+    on_postgres(nul_characters_are_refused_with_the_field_named).await;
 }
