@@ -160,7 +160,10 @@ pub async fn list_cases(
             return Err(bad("is given more than once".to_owned()));
         }
         seen.push(name.clone());
-        if value.is_empty() {
+        // An empty value counts as absent, but only for a known parameter:
+        // `?stge=` is still a typo.
+        let known = ["stage", "limit", "cursor"].contains(&name.as_ref());
+        if known && value.is_empty() {
             continue;
         }
         match name.as_ref() {

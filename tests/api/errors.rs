@@ -102,6 +102,8 @@ async fn bad_query_parameters_are_named() {
         ("cursor=3132", "cursor"),
         ("colour=red", "colour"),
         ("limit=2&limit=3", "limit"),
+        ("stge=", "stge"),
+        ("lmit", "lmit"),
     ] {
         let answer = app.get(&format!("/v1/cases?{query}"), &partner).await;
         assert_error(&answer, StatusCode::BAD_REQUEST, "bad_parameter");
@@ -114,6 +116,8 @@ async fn bad_query_parameters_are_named() {
     }
     let capped = app.get("/v1/cases?limit=5000", &partner).await;
     assert_eq!(capped.status, StatusCode::OK);
+    let empty = app.get("/v1/cases?stage=&limit=&cursor=", &partner).await;
+    assert_eq!(empty.status, StatusCode::OK, "{:?}", empty.body);
 }
 
 #[tokio::test]
