@@ -174,7 +174,10 @@ impl Store {
     /// With group commit on ([`Store::with_group_commit`]) concurrent intakes
     /// share one transaction; each call still returns only after its case is
     /// durable, with the same results as alone.
-    #[tracing::instrument(skip_all, err, fields(partner_id))]
+    ///
+    /// Failures are traced at debug only: most are the client's (a
+    /// conflicting resubmission), and the caller logs those that are not.
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(partner_id))]
     pub async fn intake(
         &self,
         partner_id: &str,

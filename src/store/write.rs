@@ -59,7 +59,10 @@ impl Store {
     /// [`StoreError::MoveRefused`]), and writes the new stage, version + 1,
     /// the event, the outbox rows and the deadline in one transaction.
     /// A refused or stale move changes nothing.
-    #[tracing::instrument(skip_all, err, fields(case_id, to = %request.to))]
+    ///
+    /// Failures are traced at debug only: most are the client's (a refused
+    /// or stale move), and the caller logs those that are not.
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(case_id, to = %request.to))]
     pub async fn change_stage(
         &self,
         case_id: &str,

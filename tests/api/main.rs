@@ -17,5 +17,6 @@ mod errors;
 mod intake;
 mod isolation;
 mod journey;
+mod logs;
 mod observability;
 mod policy;
