@@ -334,7 +334,6 @@ pub async fn move_case(
             })?;
             let partner = state.store.partner(&current.partner_id).await?;
             let outcome = state.policy.load().classify(&case, &partner.capabilities);
-            state.metrics.count_decision(outcome.decision);
             request.reclassified = Some(outcome);
         }
     }
@@ -350,6 +349,10 @@ pub async fn move_case(
             },
             other => ApiError::from(other),
         })?;
+    // Counted once the reopen is stored: a refused one decided nothing.
+    if let Some(outcome) = &request.reclassified {
+        state.metrics.count_decision(outcome.decision);
+    }
     state.mail_nudge.nudge();
     state.deadline_nudge.nudge();
     Ok(Json(record.to_json(now)))

@@ -60,6 +60,42 @@ async fn metrics_count_requests_by_route_decisions_cases_and_the_outbox() {
 }
 
 #[tokio::test]
+async fn a_refused_reopen_counts_no_decision() {
+    let app = spawn_sqlite().await;
+    let partner = app.partner("pa").await;
+    let created = app.post("/v1/cases", &partner, &add_seats("RX-1")).await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let resolved = app
+        .transition(&id, &partner, json!({"to": "resolved", "version": 1}))
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK);
+    for refused in [
+        json!({"to": "reopened", "version": 2, "vianet_case_id": "21V-1"}),
+        json!({"to": "reopened", "version": 2, "reason": "x".repeat(10_001)}),
+    ] {
+        let answer = app.transition(&id, &partner, refused).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    }
+    let reopened = app
+        .transition(&id, &partner, json!({"to": "reopened", "version": 2}))
+        .await;
+    assert_eq!(reopened.status, StatusCode::OK);
+
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // The intake and the one stored reopen.
+    let series = r#"escalator_decisions_total{tier="partner"} 2"#;
+    assert!(text.contains(series), "missing `{series}` in:\n{text}");
+}
+
+#[tokio::test]
 async fn healthz_answers_200_while_the_database_answers() {
     let app = spawn_sqlite().await;
     let answer = app.call(Method::GET, "/healthz", None, None).await;
