@@ -11,6 +11,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::binary;
 use crate::fixtures::{add_seats, mail_flow};
 
 /// A running `escalator serve` with its stderr read line by line; killed when dropped.
@@ -28,12 +29,7 @@ impl Drop for Serve {
 }
 
 fn escalator(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_escalator"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("ESCALATOR_") {
-            command.env_remove(key);
-        }
-    }
+    let mut command = binary::escalator();
     command
         .current_dir(dir)
         .env("ESCALATOR_DATABASE_URL", "sqlite://escalator.db")

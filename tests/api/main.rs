@@ -7,6 +7,8 @@
     reason = "test code: a failed step is a failed test, reported with its value"
 )]
 
+#[path = "../support/binary.rs"]
+mod binary;
 mod fixtures;
 mod harness;
 #[path = "../support/postgres.rs"]

@@ -1,24 +1,20 @@
 //! `escalator outbox list|retry` through the real binary, on a SQLite file.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use escalator::store::Store;
 use escalator::telemetry::Metrics;
 use escalator::workflow::Role;
 use serde_json::Value;
 
+use crate::binary;
 use crate::fixtures::{
     add_partner, after, dispatcher, entry, escalated_case, events_of, mail_settings, t0,
 };
 
 fn escalator(dir: &Path, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_escalator"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("ESCALATOR_") {
-            command.env_remove(key);
-        }
-    }
+    let mut command = binary::escalator();
     command
         .args(args)
         .current_dir(dir)

@@ -3,12 +3,13 @@
 //! configured) writes `.eml` files to `outbox/`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use chrono::Utc;
 use escalator::store::Store;
 
+use crate::binary;
 use crate::fixtures::{add_partner, entry, escalated_case, events_of, eventually, rules_dir};
 use crate::smtp::SmtpServer;
 
@@ -23,12 +24,7 @@ impl Serve {
     /// so that a takeover happens within seconds.
     fn start(dir: &Path, database: &str, smtp_url: Option<&str>, name: &str) -> Serve {
         let log = dir.join(format!("{name}.log"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_escalator"));
-        for (key, _) in std::env::vars() {
-            if key.starts_with("ESCALATOR_") {
-                command.env_remove(key);
-            }
-        }
+        let mut command = binary::escalator();
         command
             .current_dir(dir)
             .arg("serve")
