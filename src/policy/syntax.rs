@@ -39,6 +39,8 @@ pub struct SyntaxError {
 /// Parses one file; `file` is its index in the policy's sorted file list.
 pub fn parse_file(source: &str, file: usize) -> Result<File, SyntaxError> {
     check_nesting(source, file)?;
+    // Track literal tokens too, so a missing `}` or `,` is named where it is missing.
+    pest::set_error_detail(true);
     let mut pairs = RulesParser::parse(Rule::file, source)
         .map_err(|error| convert_error(&error, source, file))?;
     let Some(top) = pairs.next() else {

@@ -81,6 +81,51 @@ fn a_trailing_comma_after_the_last_need_is_a_syntax_error() {
 }
 
 #[test]
+fn a_missing_closing_brace_or_comma_is_named_where_it_is_missing() {
+    // The clause after `notify` is wrong, not `notify` itself.
+    error(
+        "rule \"a\" {\n  when gaps.any\n  then escalate\n  notify \"a@b.example\"\n  within 1h\n}",
+        "expected `,` or `}`, found `within`",
+        None,
+        "within",
+    );
+    error(
+        "values product = [\"a\" \"b\"]",
+        "expected `,` or `]`, found a string",
+        None,
+        "\"",
+    );
+    error(
+        "rule \"a\" {\n  when (gaps.any\n  then escalate\n}",
+        "expected an operator (`==`, `!=`, `<`, `<=`, `>`, `>=`), `and`, `or`, `in`, `contains`, `matches` or `)`, found `then`",
+        None,
+        "then",
+    );
+    error(
+        "rule \"a\" {\n  when gaps.any\n  then escalate\n",
+        "expected `because`, `within`, `notify` or `}`, found `default`",
+        None,
+        "default",
+    );
+}
+
+#[test]
+fn clauses_out_of_order_are_a_syntax_error_with_the_order_in_help() {
+    error(
+        "rule \"a\" {\n  when gaps.any\n  then escalate\n  within 1h\n  because \"x\"\n}",
+        "expected `notify` or `}`, found `because`",
+        Some("a rule's clauses go in this order, each at most once: `when`, `unless`, `then`, `because`, `within`, `notify`"),
+        "because",
+    );
+    error(
+        "requirement \"r\" {\n  needs training \"a\"\n  when gaps.any\n}",
+        "expected `when`, found `needs`",
+        Some("a requirement has `when`, then `needs`"),
+        "needs",
+    );
+}
+
+#[test]
 fn a_reserved_word_cannot_name_a_let() {
     error(
         "let notify = product == \"m365\"",

@@ -85,10 +85,14 @@ pub(super) fn convert_error(
     source: &str,
     file: usize,
 ) -> SyntaxError {
-    let start = match error.location {
+    let reported = match error.location {
         pest::error::InputLocation::Pos(pos) => pos,
         pest::error::InputLocation::Span((start, _)) => start,
     };
+    // pest places its error at the furthest grammar *rule* it tried, but a
+    // missing `}`, `)`, `]` or `,` is a literal: its attempts (tracked with
+    // error detail on) may lie further on, and name what the author forgot.
+    let (start, punctuation) = furthest_punctuation(error, reported);
     let rest = &source[start.min(source.len())..];
     if let Some(length) = unterminated_string(rest) {
         return SyntaxError {
@@ -107,12 +111,19 @@ pub(super) fn convert_error(
         end: start + token_len(rest),
     };
     let mut expected: Vec<&'static str> = Vec::new();
-    if let pest::error::ErrorVariant::ParsingError { positives, .. } = &error.variant {
-        for positive in positives {
-            let name = rule_name(*positive);
-            if !expected.contains(&name) {
-                expected.push(name);
+    if start == reported {
+        if let pest::error::ErrorVariant::ParsingError { positives, .. } = &error.variant {
+            for positive in positives {
+                let name = rule_name(*positive);
+                if !expected.contains(&name) {
+                    expected.push(name);
+                }
             }
+        }
+    }
+    for name in punctuation {
+        if !expected.contains(&name) {
+            expected.push(name);
         }
     }
     let found = describe_found(rest);
@@ -129,6 +140,16 @@ pub(super) fn convert_error(
         Some("only `[...]` lists take a trailing comma; remove the last `,`".to_owned())
     } else if names_expected && is_reserved(rest) {
         Some("reserved words cannot name a let or a field".to_owned())
+    } else if is_clause(rest) && expected.iter().any(|e| CLAUSES.contains(e)) {
+        if rest.starts_with("needs") || expected.contains(&"`needs`") {
+            Some("a requirement has `when`, then `needs`".to_owned())
+        } else {
+            Some(
+                "a rule's clauses go in this order, each at most once: `when`, `unless`, `then`, \
+                 `because`, `within`, `notify`"
+                    .to_owned(),
+            )
+        }
     } else {
         None
     };
@@ -137,6 +158,60 @@ pub(super) fn convert_error(
         message,
         help,
     }
+}
+
+/// The clause keywords as [`rule_name`] names them.
+const CLAUSES: [&str; 7] = [
+    "`when`",
+    "`unless`",
+    "`then`",
+    "`because`",
+    "`within`",
+    "`notify`",
+    "`needs`",
+];
+
+/// Whether `rest` starts with a clause keyword.
+fn is_clause(rest: &str) -> bool {
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    CLAUSES.contains(&format!("`{word}`").as_str())
+}
+
+/// Where the error really is and the closing punctuation expected there.
+/// pest's own position counts only grammar rules; when a literal such as
+/// the `}` that closes a rule was tried further on, the error is there.
+fn furthest_punctuation(
+    error: &pest::error::Error<Rule>,
+    reported: usize,
+) -> (usize, Vec<&'static str>) {
+    let Some(attempts) = error.parse_attempts() else {
+        return (reported, Vec::new());
+    };
+    if attempts.max_position < reported {
+        return (reported, Vec::new());
+    }
+    let mut names = Vec::new();
+    for token in attempts.expected_tokens() {
+        let name = match token.to_string().as_str() {
+            "}" => "`}`",
+            ")" => "`)`",
+            "]" => "`]`",
+            "," => "`,`",
+            "=" => "`=`",
+            "{" => "`{`",
+            _ => continue,
+        };
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    if names.is_empty() {
+        return (reported, names);
+    }
+    (attempts.max_position, names)
 }
 
 /// The byte length of an unterminated string at the start of `rest`, if it is one.
