@@ -272,7 +272,8 @@ fn candidate_test(b: &Builder, when: u32) -> Box<[Lit]> {
 }
 
 fn compile_template(b: &mut Builder, lit: &super::ast::StringLit) -> Option<Template> {
-    match template::parse(lit) {
+    let lets = &b.lets;
+    match template::parse(lit, |name| lets.contains_key(name)) {
         Ok(t) => Some(t),
         Err(errors) => {
             b.diagnostics.extend(errors);

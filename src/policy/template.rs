@@ -25,8 +25,9 @@ pub enum Segment {
     Gaps,
 }
 
-/// Parses a template literal; every error found is returned.
-pub fn parse(lit: &StringLit) -> Result<Template, Vec<Raw>> {
+/// Parses a template literal; every error found is returned. `is_let` tells
+/// a let's name (which a template cannot show) from an unknown name.
+pub fn parse(lit: &StringLit, is_let: impl Fn(&str) -> bool) -> Result<Template, Vec<Raw>> {
     let base = lit.span.start + 1;
     let file = lit.span.file;
     let raw = &lit.raw;
@@ -97,6 +98,15 @@ pub fn parse(lit: &StringLit) -> Result<Template, Vec<Raw>> {
                     segments.push(Segment::Gaps);
                 } else if let Some(field) = Field::resolve(&name) {
                     segments.push(Segment::Field(field));
+                } else if name.trim().is_empty() {
+                    errors.push(Raw::error(span, "empty placeholder `{}` in template").help(
+                        "name a field, e.g. `{product}`, or write `{{}}` for literal braces",
+                    ));
+                } else if is_let(&name) {
+                    errors.push(
+                        Raw::error(span, format!("let `{name}` cannot be shown in a template"))
+                            .help("a let is a condition; a template shows fields and `{gaps}`"),
+                    );
                 } else {
                     let mut candidates: Vec<&str> = PATHS.to_vec();
                     candidates.push("gaps");

@@ -494,6 +494,22 @@ fn a_template_brace_must_be_closed_or_doubled() {
 }
 
 #[test]
+fn an_empty_placeholder_or_a_let_in_a_template_is_named_as_such() {
+    error(
+        "rule \"r\" {\n  when gaps.any\n  then partner\n  because \"a {} b\"\n}",
+        "empty placeholder `{}` in template",
+        Some("name a field, e.g. `{product}`, or write `{{}}` for literal braces"),
+        "{}",
+    );
+    error(
+        "let big = affected_users > 100\nrule \"r\" {\n  when big\n  then partner\n  because \"{big} users\"\n}",
+        "let `big` cannot be shown in a template",
+        Some("a let is a condition; a template shows fields and `{gaps}`"),
+        "{big}",
+    );
+}
+
+#[test]
 fn a_notify_address_must_be_an_email_address() {
     error(
         "rule \"r\" {\n  when gaps.any\n  then escalate\n  notify \"not an address\"\n}",
