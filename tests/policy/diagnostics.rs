@@ -126,6 +126,39 @@ fn clauses_out_of_order_are_a_syntax_error_with_the_order_in_help() {
 }
 
 #[test]
+fn a_byte_order_mark_or_an_invisible_character_is_named_not_shown() {
+    error(
+        "\u{feff}default partner because \"d\"",
+        "expected a policy file, found a byte order mark (U+FEFF)",
+        Some("save the file as UTF-8 without a byte order mark"),
+        "\u{feff}",
+    );
+    let help = "delete it: only spaces, tabs and newlines may separate words (text pasted from a web page or a document often carries such characters)";
+    error(
+        "let a = product ==\u{a0}\"m365\"",
+        "expected a field or let name, a string, a duration (`30m`, `4h`, `2d`) or an integer, found the invisible character U+00A0",
+        Some(help),
+        "\u{a0}",
+    );
+    error(
+        "let a = product == \"m365\"\u{200b}",
+        "expected end of file, `values`, `let`, `requirement`, `rule`, `default`, `and` or `or`, found the invisible character U+200B",
+        Some(help),
+        "\u{200b}",
+    );
+}
+
+#[test]
+fn a_typographic_quote_gets_help() {
+    error(
+        "rule \u{201c}a\u{201d} {\n  when gaps.any\n  then partner\n}",
+        "expected a string, found `\u{201c}`",
+        Some("strings take straight double quotes: `\"…\"`"),
+        "\u{201c}",
+    );
+}
+
+#[test]
 fn a_reserved_word_cannot_name_a_let() {
     error(
         "let notify = product == \"m365\"",

@@ -136,7 +136,9 @@ pub(super) fn convert_error(
     let names_expected = expected
         .iter()
         .any(|e| *e == rule_name(Rule::name) || *e == rule_name(Rule::path));
-    let help = if before.ends_with(',') && !rest.starts_with(']') {
+    let help = if let Some(help) = lookalike_help(rest) {
+        Some(help)
+    } else if before.ends_with(',') && !rest.starts_with(']') {
         Some("only `[...]` lists take a trailing comma; remove the last `,`".to_owned())
     } else if names_expected && is_reserved(rest) {
         Some("reserved words cannot name a let or a field".to_owned())
@@ -264,7 +266,45 @@ fn describe_found(rest: &str) -> String {
     if first == '\n' || first == '\r' {
         return "end of line".to_owned();
     }
+    if first == '\u{feff}' {
+        return "a byte order mark (U+FEFF)".to_owned();
+    }
+    if is_invisible(first) {
+        return format!("the invisible character U+{:04X}", u32::from(first));
+    }
     format!("`{first}`")
+}
+
+/// Characters a terminal shows as blank or not at all, other than the
+/// whitespace the language allows: no-break and zero-width spaces, controls.
+fn is_invisible(c: char) -> bool {
+    !matches!(c, ' ' | '\t' | '\n' | '\r')
+        && (c.is_whitespace()
+            || c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}'))
+}
+
+/// Help for a character that only looks right: a BOM, an invisible
+/// character, a typographic quote.
+fn lookalike_help(rest: &str) -> Option<String> {
+    let first = rest.chars().next()?;
+    if first == '\u{feff}' {
+        return Some("save the file as UTF-8 without a byte order mark".to_owned());
+    }
+    if is_invisible(first) {
+        return Some(
+            "delete it: only spaces, tabs and newlines may separate words (text pasted from \
+             a web page or a document often carries such characters)"
+                .to_owned(),
+        );
+    }
+    if matches!(
+        first,
+        '\u{201c}' | '\u{201d}' | '\u{201e}' | '\u{2033}' | '\u{ff02}'
+    ) {
+        return Some("strings take straight double quotes: `\"…\"`".to_owned());
+    }
+    None
 }
 
 fn is_reserved(rest: &str) -> bool {
