@@ -103,18 +103,40 @@ impl Diagnostic {
         }
         let gutter = " ".repeat(self.line.to_string().len());
         if self.file.is_some() && self.line > 0 {
+            // Pad and underline by display width, so the carets stay under
+            // the span after wide (CJK) characters; a tab pads as a tab.
             let prefix: String = self
                 .source_line
                 .chars()
                 .take(self.column.saturating_sub(1))
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .map(|c| {
+                    if c == '\t' {
+                        "\t".to_owned()
+                    } else {
+                        " ".repeat(display_width(c))
+                    }
+                })
                 .collect();
-            let line_chars = self.source_line.chars().count();
-            let width = if self.end_line == self.line {
+            let same_line = self.end_line == self.line;
+            let span_chars = if same_line {
                 self.end_column.saturating_sub(self.column)
             } else {
-                (line_chars + 1).saturating_sub(self.column)
+                usize::MAX
             };
+            let underlined: Vec<char> = self
+                .source_line
+                .chars()
+                .skip(self.column.saturating_sub(1))
+                .take(span_chars)
+                .collect();
+            // A span reaching past its line (the newline, the end of the
+            // file) gets one caret per position past it, as one before.
+            let past_line = if same_line {
+                span_chars.saturating_sub(underlined.len())
+            } else {
+                1
+            };
+            let width = underlined.iter().copied().map(display_width).sum::<usize>() + past_line;
             out.push_str(&format!("{gutter} |\n"));
             out.push_str(&format!("{} | {}\n", self.line, self.source_line));
             out.push_str(&format!(
@@ -135,6 +157,29 @@ impl Diagnostic {
             }
         }
         out
+    }
+}
+
+/// Columns a terminal gives `c`: 2 for East Asian wide characters, 0 for
+/// combining marks and zero-width characters, else 1.
+fn display_width(c: char) -> usize {
+    match u32::from(c) {
+        0x0300..=0x036F | 0x200B..=0x200F | 0x2060..=0x2064 | 0xFE00..=0xFE0F | 0xFEFF => 0,
+        0x1100..=0x115F
+        | 0x2E80..=0x303E
+        | 0x3041..=0x33FF
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xA000..=0xA4CF
+        | 0xAC00..=0xD7A3
+        | 0xF900..=0xFAFF
+        | 0xFE30..=0xFE4F
+        | 0xFF00..=0xFF60
+        | 0xFFE0..=0xFFE6
+        | 0x1F300..=0x1F64F
+        | 0x1F900..=0x1F9FF
+        | 0x20000..=0x3FFFD => 2,
+        _ => 1,
     }
 }
 

@@ -619,6 +619,27 @@ fn a_stronger_rule_with_an_unless_does_not_shadow() {
 }
 
 #[test]
+fn carets_stay_under_the_span_after_wide_characters_and_tabs() {
+    let found = errors("let x = subject contains \"无法登录\" and\tsevrity == \"A\"\nrule \"a\" {\n  when x\n  then partner\n}");
+    let rendered = found[0].render();
+    let lines: Vec<&str> = rendered.lines().collect();
+    // "无法登录" takes eight columns in a terminal, not four.
+    assert_eq!(
+        lines[2],
+        "1 | let x = subject contains \"无法登录\" and\tsevrity == \"A\""
+    );
+    assert_eq!(
+        lines[3],
+        format!("  | {}\t^^^^^^^", " ".repeat(39)),
+        "{rendered}"
+    );
+    let found = errors("let x = subject contains \"无法\" and not 登录");
+    let rendered = found[0].render();
+    let lines: Vec<&str> = rendered.lines().collect();
+    assert_eq!(lines[3], format!("  | {}^^", " ".repeat(40)), "{rendered}");
+}
+
+#[test]
 fn a_diagnostic_renders_as_location_source_line_caret_and_help() {
     let found =
         errors("let x = severty == \"critical\"\nrule \"a\" {\n  when x\n  then partner\n}");
