@@ -92,20 +92,35 @@ pub(super) fn parse_cases(name: &str, text: &str) -> (Vec<Entry>, Vec<InputError
                             result: Case::from_json_with_partner(&value),
                         }),
                         Err(error) => errors.push(InputError {
-                            position,
-                            message: format!("invalid JSON: {error}"),
+                            position: format!("{position}:{}", json_column(&error)),
+                            message: format!("invalid JSON: {}", json_message(&error)),
                         }),
                     }
                 }
             } else {
                 errors.push(InputError {
-                    position: format!("{name}:{}:{}", error.line(), error.column()),
-                    message: format!("invalid JSON: {error}"),
+                    position: format!("{name}:{}:{}", error.line(), json_column(&error)),
+                    message: format!("invalid JSON: {}", json_message(&error)),
                 });
             }
         }
     }
     (entries, errors)
+}
+
+/// serde's message without its own " at line L column C", which the
+/// position in front of it already says (counted from the whole input).
+pub(super) fn json_message(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    message
+        .strip_suffix(&suffix)
+        .map_or(message.clone(), str::to_owned)
+}
+
+/// serde's column, from 1 (serde says 0 right after a newline, at the end of the input).
+pub(super) fn json_column(error: &serde_json::Error) -> usize {
+    error.column().max(1)
 }
 
 /// Reads a file, or stdin for `-`.
@@ -132,9 +147,10 @@ pub(super) fn read_partner(path: &Path) -> Result<Capabilities, CliError> {
     let (name, text) = read_input(path)?;
     let value: Value = serde_json::from_str(&text).map_err(|error| {
         CliError::Failure(format!(
-            "{name}:{}:{}: invalid JSON: {error}",
+            "{name}:{}:{}: invalid JSON: {}",
             error.line(),
-            error.column()
+            json_column(&error),
+            json_message(&error)
         ))
     })?;
     Capabilities::from_json(&value, "")

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde_json::{Map, Value};
 
-use super::classify::{load_policy, parse_cases, read_input, rules_dir};
+use super::classify::{json_column, json_message, load_policy, parse_cases, read_input, rules_dir};
 use super::{CliError, ErrorFormat, RulesCommand};
 use crate::case::{Case, Tier};
 use crate::config::SettingsArgs;
@@ -222,9 +222,10 @@ fn json_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
 fn parse_test_file(name: &str, text: &str) -> Result<Vec<TestCase>, String> {
     let value: Value = serde_json::from_str(text).map_err(|error| {
         format!(
-            "{name}:{}:{}: invalid JSON: {error}",
+            "{name}:{}:{}: invalid JSON: {}",
             error.line(),
-            error.column()
+            json_column(&error),
+            json_message(&error)
         )
     })?;
     let Value::Array(items) = value else {

@@ -507,6 +507,41 @@ fn classify_reports_invalid_json_with_its_position() {
 }
 
 #[test]
+fn invalid_json_in_json_lines_is_located_by_line_and_column_once() {
+    let (_temp, dir) = example_dir();
+    let input = format!(
+        "{}\n{{\"external_id\": \n{}\n",
+        case("L-1", json!({})),
+        case("L-3", json!({}))
+    );
+    let out = run(&dir, &["classify", "--format", "json", "-"], Some(&input));
+    assert_eq!(out.code, 1);
+    // Line 2 of the input, column 16 of that line; no second, line-relative position.
+    assert_eq!(
+        out.stderr.trim_end(),
+        "stdin:2:16: invalid JSON: EOF while parsing a value",
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout.lines().count(), 2, "{}", out.stdout);
+}
+
+#[test]
+fn invalid_json_at_the_end_of_a_test_file_has_a_column_from_1() {
+    let (_temp, dir) = example_dir();
+    std::fs::create_dir_all(dir.join("tests")).expect("mkdir");
+    std::fs::write(dir.join("tests").join("cut.json"), "[{\"name\": \"x\",\n").expect("write");
+    let out = run(&dir, &["rules", "test"], None);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("cut.json:2:1: invalid JSON: EOF while parsing a value\n"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn an_unknown_flag_is_a_usage_error() {
     let (_temp, dir) = example_dir();
     let out = run(&dir, &["rules", "check", "--bogus"], None);
