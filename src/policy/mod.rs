@@ -99,6 +99,16 @@ impl Policy {
             let name = entry.file_name().to_string_lossy().into_owned();
             files.push(SourceFile { name, text });
         }
+        if files.is_empty() {
+            // Most likely the wrong directory: say so, rather than "no default".
+            return Err(LoadError::Io {
+                path: dir.to_owned(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no `*.rules` file in this directory",
+                ),
+            });
+        }
         Ok(Self::from_sources(files)?)
     }
 

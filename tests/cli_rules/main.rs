@@ -161,6 +161,25 @@ fn rules_check_names_a_missing_directory() {
     assert!(out.stderr.contains("nowhere"), "{}", out.stderr);
 }
 
+#[test]
+fn rules_check_says_a_directory_without_rule_files_has_none() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let dir = temp.path().join("rules");
+    std::fs::create_dir(&dir).expect("mkdir");
+    std::fs::write(dir.join("notes.txt"), "not a policy").expect("write");
+    for args in [&["rules", "check"][..], &["rules", "test"], &["classify"]] {
+        let out = run(&dir, args, Some("{}"));
+        assert_eq!(out.code, 1, "{args:?}");
+        assert!(
+            out.stderr
+                .contains("rules: no `*.rules` file in this directory"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("default"), "{}", out.stderr);
+    }
+}
+
 fn write_tests(dir: &Path, name: &str, tests: Value) {
     std::fs::create_dir_all(dir.join("tests")).expect("mkdir");
     std::fs::write(
