@@ -398,7 +398,12 @@ fn bench(dir: &Path, file: &Path) -> Result<ExitCode, CliError> {
     }
     let mut cases = Vec::new();
     for entry in entries {
-        match entry.result {
+        // Refused as `classify` and intake refuse it, declared values included.
+        let result = entry.result.and_then(|input| {
+            policy.check_declared_values(&input.case)?;
+            Ok(input)
+        });
+        match result {
             Ok(input) => {
                 let partner = input.partner.unwrap_or_default();
                 cases.push((input.case, partner));

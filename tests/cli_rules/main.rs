@@ -361,6 +361,33 @@ fn rules_bench_prints_cases_per_second_last() {
 }
 
 #[test]
+fn rules_bench_leaves_out_a_case_with_an_undeclared_value_and_says_so() {
+    let (temp, dir) = example_dir();
+    let cases = temp.path().join("cases.json");
+    std::fs::write(
+        &cases,
+        json!([
+            case("B-1", json!({})),
+            case("B-2", json!({"category": "billling"}))
+        ])
+        .to_string(),
+    )
+    .expect("write");
+    let out = run(
+        &dir,
+        &["rules", "bench", cases.to_str().expect("utf-8")],
+        None,
+    );
+    assert!(
+        out.stderr
+            .contains("cases.json[1]: case refused: `category`"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("cases: 1, "), "{}", out.stdout);
+}
+
+#[test]
 fn classify_prints_one_contract_shaped_outcome_per_line() {
     let (_temp, dir) = example_dir();
     let input = json!([
