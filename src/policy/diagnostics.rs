@@ -7,6 +7,7 @@
 use std::fmt;
 
 use serde_json::{json, Value};
+use unicode_width::UnicodeWidthChar;
 
 use super::ast::Span;
 use super::SourceFile;
@@ -163,24 +164,7 @@ impl Diagnostic {
 /// Columns a terminal gives `c`: 2 for East Asian wide characters, 0 for
 /// combining marks and zero-width characters, else 1.
 fn display_width(c: char) -> usize {
-    match u32::from(c) {
-        0x0300..=0x036F | 0x200B..=0x200F | 0x2060..=0x2064 | 0xFE00..=0xFE0F | 0xFEFF => 0,
-        0x1100..=0x115F
-        | 0x2E80..=0x303E
-        | 0x3041..=0x33FF
-        | 0x3400..=0x4DBF
-        | 0x4E00..=0x9FFF
-        | 0xA000..=0xA4CF
-        | 0xAC00..=0xD7A3
-        | 0xF900..=0xFAFF
-        | 0xFE30..=0xFE4F
-        | 0xFF00..=0xFF60
-        | 0xFFE0..=0xFFE6
-        | 0x1F300..=0x1F64F
-        | 0x1F900..=0x1F9FF
-        | 0x20000..=0x3FFFD => 2,
-        _ => 1,
-    }
+    UnicodeWidthChar::width(c).unwrap_or(0)
 }
 
 impl fmt::Display for Diagnostic {
