@@ -36,13 +36,27 @@ pub struct SyntaxError {
     pub help: Option<String>,
 }
 
+/// The error of a file that does not parse, from a second parse that also
+/// tracks literal tokens, so that a missing `}` or `,` is named where it is
+/// missing. Tracking them slows every parse by a quarter, so only a file
+/// already known to be wrong pays for it. The switch is pest's and
+/// process-wide: a parse running at the same time on another thread (a
+/// reload) at worst pays for the tracking too.
+fn detailed_error(first: pest::error::Error<Rule>, source: &str, file: usize) -> SyntaxError {
+    pest::set_error_detail(true);
+    let again = RulesParser::parse(Rule::file, source);
+    pest::set_error_detail(false);
+    match again {
+        Err(error) => convert_error(&error, source, file),
+        Ok(_) => convert_error(&first, source, file),
+    }
+}
+
 /// Parses one file; `file` is its index in the policy's sorted file list.
 pub fn parse_file(source: &str, file: usize) -> Result<File, SyntaxError> {
     check_nesting(source, file)?;
-    // Track literal tokens too, so a missing `}` or `,` is named where it is missing.
-    pest::set_error_detail(true);
     let mut pairs = RulesParser::parse(Rule::file, source)
-        .map_err(|error| convert_error(&error, source, file))?;
+        .map_err(|error| detailed_error(error, source, file))?;
     let Some(top) = pairs.next() else {
         return Err(malformed(Span {
             file,
