@@ -13,7 +13,8 @@ use super::classify::{json_column, json_message, load_policy, parse_cases, read_
 use super::{CliError, ErrorFormat, RulesCommand};
 use crate::case::{Case, Tier};
 use crate::config::SettingsArgs;
-use crate::policy::{format_source, LoadError, Outcome, Policy, SourceFile};
+use crate::policy::diagnostics::counted;
+use crate::policy::{format_source, read_sources, LoadError, Outcome, Policy};
 
 /// Runs one `rules` subcommand.
 pub fn run(settings: &SettingsArgs, command: RulesCommand) -> Result<ExitCode, CliError> {
@@ -45,12 +46,12 @@ fn check(dir: &Path, format: ErrorFormat) -> Result<ExitCode, CliError> {
                     }
                     let policy = &loaded.policy;
                     println!(
-                        "{}: ok ({} files, {} rules, {} requirements, {} warnings)",
+                        "{}: ok ({}, {}, {}, {})",
                         dir.display(),
-                        policy.sources().len(),
-                        policy.rule_names().len(),
-                        policy.requirement_names().len(),
-                        loaded.warnings.len()
+                        counted(policy.sources().len(), "file"),
+                        counted(policy.rule_names().len(), "rule"),
+                        counted(policy.requirement_names().len(), "requirement"),
+                        counted(loaded.warnings.len(), "warning")
                     );
                 }
             }
@@ -330,32 +331,22 @@ fn string_list(value: &Value) -> Option<Vec<String>> {
 }
 
 fn fmt(dir: &Path, check_only: bool) -> Result<ExitCode, CliError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| CliError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rules") && p.is_file())
-        .collect();
-    paths.sort();
+    let files = match read_sources(dir) {
+        Ok(files) => files,
+        Err(LoadError::Io { path, source }) => return Err(CliError::Io { path, source }),
+        Err(LoadError::Diagnostics(diagnostics)) => {
+            eprint!("{}", diagnostics.render());
+            eprintln!("error: nothing was formatted; fix the errors first");
+            return Ok(ExitCode::from(1));
+        }
+    };
     let mut changes = Vec::new();
     let mut broken = false;
-    for path in &paths {
-        let text = std::fs::read_to_string(path).map_err(|source| CliError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        match format_source(&SourceFile {
-            name,
-            text: text.clone(),
-        }) {
-            Ok(formatted) if formatted != text => changes.push((path.clone(), formatted)),
+    for file in &files {
+        match format_source(file) {
+            Ok(formatted) if formatted != file.text => {
+                changes.push((dir.join(&file.name), formatted));
+            }
             Ok(_) => {}
             Err(diagnostics) => {
                 broken = true;

@@ -223,11 +223,9 @@ impl Diagnostics {
         let errors = self.errors().count();
         let warnings = self.warnings().count();
         out.push_str(&format!(
-            "{} {}, {} {}\n",
-            errors,
-            plural(errors, "error"),
-            warnings,
-            plural(warnings, "warning")
+            "{}, {}\n",
+            counted(errors, "error"),
+            counted(warnings, "warning")
         ));
         out
     }
@@ -251,11 +249,12 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
-fn plural(n: usize, word: &str) -> String {
+/// `1 error`, `2 errors`: a count and its noun, for summaries.
+pub fn counted(n: usize, word: &str) -> String {
     if n == 1 {
-        word.to_owned()
+        format!("1 {word}")
     } else {
-        format!("{word}s")
+        format!("{n} {word}s")
     }
 }
 

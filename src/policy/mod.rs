@@ -67,6 +67,81 @@ pub enum LoadError {
     Diagnostics(#[from] Diagnostics),
 }
 
+/// Reads every `*.rules` file of `dir` (not recursive), sorted by name. A
+/// directory without any, or a file that is not UTF-8 (located at its first
+/// bad byte), is an error.
+pub fn read_sources(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| LoadError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "rules") || !path.is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(&path).map_err(|source| LoadError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        // `rules fmt` writes back to `dir/name`, so the name must be exact.
+        let name = entry.file_name().into_string().map_err(|_| LoadError::Io {
+            path: path.clone(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the file name is not UTF-8; rename the file",
+            ),
+        })?;
+        files.push(match String::from_utf8(bytes) {
+            Ok(text) => (SourceFile { name, text }, None),
+            Err(error) => {
+                let valid = error.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
+                (SourceFile { name, text }, Some(valid))
+            }
+        });
+    }
+    if files.is_empty() {
+        // Most likely the wrong directory: say so, rather than "no default".
+        return Err(LoadError::Io {
+            path: dir.to_owned(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no `*.rules` file in this directory",
+            ),
+        });
+    }
+    files.sort_by(|(a, _), (b, _)| a.name.as_bytes().cmp(b.name.as_bytes()));
+    let not_utf8: Vec<Raw> = files
+        .iter()
+        .enumerate()
+        .filter_map(|(file, (_, invalid))| {
+            // The first bad sequence became U+FFFD (3 bytes) in the lossy text.
+            let start = (*invalid)?;
+            let span = ast::Span {
+                file,
+                start,
+                end: start + '\u{fffd}'.len_utf8(),
+            };
+            Some(Raw::error(span, "this file is not UTF-8 text").help(
+                "save the file as UTF-8 (an editor's \"save with encoding\"); \
+                 policies are read as UTF-8 only",
+            ))
+        })
+        .collect();
+    let files: Vec<SourceFile> = files.into_iter().map(|(file, _)| file).collect();
+    if !not_utf8.is_empty() {
+        let items = not_utf8.iter().map(|r| r.resolve(&files)).collect();
+        return Err(Diagnostics::new(items, files).into());
+    }
+    Ok(files)
+}
+
 /// A checked, compiled escalation policy. Immutable once loaded.
 #[derive(Debug)]
 pub struct Policy {
@@ -78,38 +153,7 @@ pub struct Policy {
 impl Policy {
     /// Loads every `*.rules` file of `dir` (not recursive).
     pub fn load_dir(dir: &Path) -> Result<Loaded, LoadError> {
-        let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io {
-            path: dir.to_owned(),
-            source,
-        })?;
-        let mut files = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|source| LoadError::Io {
-                path: dir.to_owned(),
-                source,
-            })?;
-            let path = entry.path();
-            if path.extension().is_none_or(|e| e != "rules") || !path.is_file() {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            files.push(SourceFile { name, text });
-        }
-        if files.is_empty() {
-            // Most likely the wrong directory: say so, rather than "no default".
-            return Err(LoadError::Io {
-                path: dir.to_owned(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "no `*.rules` file in this directory",
-                ),
-            });
-        }
-        Ok(Self::from_sources(files)?)
+        Ok(Self::from_sources(read_sources(dir)?)?)
     }
 
     /// Checks and compiles a policy from its files (any order; they are sorted by name).

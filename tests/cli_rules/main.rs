@@ -86,7 +86,7 @@ fn rules_check_accepts_a_valid_policy() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout
-            .contains("ok (3 files, 4 rules, 1 requirements, 0 warnings)"),
+            .contains("ok (3 files, 4 rules, 1 requirement, 0 warnings)"),
         "{}",
         out.stdout
     );
@@ -322,6 +322,57 @@ fn rules_fmt_leaves_everything_alone_when_a_file_has_a_syntax_error() {
     assert_eq!(
         std::fs::read_to_string(dir.join("values.rules")).expect("read"),
         before
+    );
+}
+
+#[test]
+fn a_rules_file_that_is_not_utf8_is_located_at_its_first_bad_byte() {
+    let (_temp, dir) = example_dir();
+    // "café" in Latin-1: the é is the single byte 0xE9.
+    std::fs::write(
+        dir.join("latin1.rules"),
+        b"rule \"x\" {\n  when subject contains \"caf\xe9\"\n  then partner\n}\n",
+    )
+    .expect("write");
+    let before = std::fs::read_to_string(dir.join("values.rules")).expect("read");
+    for args in [&["rules", "check"][..], &["rules", "fmt"][..]] {
+        let out = run(&dir, args, None);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("latin1.rules:2:29: error: this file is not UTF-8 text"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("help: save the file as UTF-8"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("values.rules")).expect("read"),
+        before,
+        "fmt formats nothing when a file cannot be read"
+    );
+    let out = run(&dir, &["rules", "check", "--error-format", "json"], None);
+    let errors: Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(errors[0]["file"], "latin1.rules");
+    assert_eq!(
+        (errors[0]["line"].clone(), errors[0]["column"].clone()),
+        (json!(2), json!(29))
+    );
+}
+
+#[test]
+fn rules_fmt_on_a_directory_without_rules_files_says_so() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let out = run(temp.path(), &["rules", "fmt"], None);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("no `*.rules` file in this directory"),
+        "{}",
+        out.stderr
     );
 }
 
