@@ -169,12 +169,14 @@ pub async fn list_cases(
         match name.as_ref() {
             "stage" => query.stage = Some(value.parse::<Stage>().map_err(bad)?),
             "limit" => {
-                let limit: u32 = value.parse().map_err(|_| {
-                    bad(format!(
+                if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(bad(format!(
                         "`{}` is not a whole number from 1 to {MAX_PAGE}",
                         shorten(&value)
-                    ))
-                })?;
+                    )));
+                }
+                // Digits only: a number too large for `u32` is capped like any other.
+                let limit: u32 = value.parse().unwrap_or(u32::MAX);
                 if limit == 0 {
                     return Err(bad(format!("must be from 1 to {MAX_PAGE}, not 0")));
                 }
