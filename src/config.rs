@@ -391,7 +391,7 @@ impl Settings {
             "--mail-from/ESCALATOR_MAIL_FROM",
             &serve.mail_from,
             file.mail_from,
-            parse_address,
+            parse_mailbox,
         )? {
             settings.mail.mail_from = address;
         }
@@ -606,6 +606,18 @@ fn parse_address(text: &str) -> Result<String, String> {
     text.parse::<lettre::Address>()
         .map(|_| text.to_owned())
         .map_err(|_| format!("`{text}` is not an email address"))
+}
+
+/// The sender: an address, optionally with a display name
+/// (`Escalator <escalator@example.com>`), as the `From` header shows it.
+fn parse_mailbox(text: &str) -> Result<String, String> {
+    let trimmed = text.trim();
+    trimmed
+        .parse::<lettre::message::Mailbox>()
+        .map(|_| trimmed.to_owned())
+        .map_err(|_| {
+            format!("`{text}` is not an email address (`name@domain` or `Name <name@domain>`)")
+        })
 }
 
 fn parse_share(text: &str) -> Result<f64, String> {

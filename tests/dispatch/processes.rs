@@ -23,6 +23,17 @@ impl Serve {
     /// Starts `escalator serve` in `dir` on a free port, with a short lease
     /// so that a takeover happens within seconds.
     fn start(dir: &Path, database: &str, smtp_url: Option<&str>, name: &str) -> Serve {
+        Serve::start_with(dir, database, smtp_url, name, &[])
+    }
+
+    /// [`Serve::start`] with more arguments for `serve`.
+    fn start_with(
+        dir: &Path,
+        database: &str,
+        smtp_url: Option<&str>,
+        name: &str,
+        extra: &[&str],
+    ) -> Serve {
         let log = dir.join(format!("{name}.log"));
         let mut command = binary::escalator();
         command
@@ -43,6 +54,7 @@ impl Serve {
         if let Some(url) = smtp_url {
             command.arg("--smtp-url").arg(url);
         }
+        command.args(extra);
         let child = command.spawn().unwrap();
         Serve { child, log }
     }
@@ -166,6 +178,50 @@ async fn the_quickstart_without_smtp_writes_the_eml_file_to_outbox_and_marks_the
         .unwrap_or_else(|error| panic!("{}: {error}\n{}", file.display(), serve.log()));
     assert!(text.contains(&format!("[ESC-{}]", case.id)), "{text}");
     assert_eq!(events_of(&store, &case.id, "email_sent").await.len(), 1);
+    drop(serve);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_address_with_a_display_name_is_accepted_and_shown_in_from() {
+    let Some(server) = SmtpServer::start("a_sender_address_with_a_display_name") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("escalator.db").display());
+    let store = Store::connect(&database).await.unwrap();
+    add_partner(&store, "contoso").await;
+    let (case, row) = escalated_case(&store, "contoso", "CASE-1", &[], Utc::now()).await;
+
+    // docs/email.md: "a display name is allowed: `Escalator <escalator@example.com>`".
+    let serve = Serve::start_with(
+        dir.path(),
+        &database,
+        Some(&server.url()),
+        "serve",
+        &["--mail-from", "Escalator 升级 <escalator@vianet.test>"],
+    );
+    let sent = eventually("the row is sent", Duration::from_secs(30), || {
+        let store = store.clone();
+        let row = row.clone();
+        async move { Some(entry(&store, &row).await).filter(|entry| entry.status == "sent") }
+    })
+    .await;
+    let received = server.wait_for(1);
+    assert_eq!(received.len(), 1, "{received:#?}\n{}", serve.log());
+    let mail = &received[0];
+    assert_eq!(
+        mail.header("From"),
+        Some("Escalator 升级 <escalator@vianet.test>"),
+        "{mail:#?}"
+    );
+    assert_eq!(mail.mail_from, "escalator@vianet.test");
+    assert_eq!(mail.header("Message-ID"), Some(sent.message_id.as_str()));
+    assert!(
+        mail.header("Subject")
+            .is_some_and(|subject| subject.starts_with(&format!("[ESC-{}]", case.id))),
+        "{mail:#?}"
+    );
     drop(serve);
     store.close().await;
 }
