@@ -116,10 +116,17 @@ impl DeadlineState {
         Some(due - Duration::milliseconds(before_due))
     }
 
-    /// The worker's next look: the warning time while one is owed, else the due time.
+    /// The worker's next look: the warning time while one is owed, else the
+    /// due time, or, once reminders went out (a clock resumed after a pause),
+    /// one span after the last reminder's slot, so that resuming does not
+    /// send the next reminder at once.
     pub fn first_action(&self, warn_at: f64) -> Option<DateTime<Utc>> {
         if self.warns() && !self.warned {
             self.warning_at(warn_at)
+        } else if self.reminders > 0 {
+            let due = self.due_at?;
+            let after = self.span_ms.saturating_mul(i64::from(self.reminders));
+            Duration::try_milliseconds(after).and_then(|after| due.checked_add_signed(after))
         } else {
             self.due_at
         }

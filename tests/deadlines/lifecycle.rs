@@ -170,6 +170,69 @@ async fn awaiting_info_pauses_the_clock_and_supplying_the_information_resumes_it
     assert_eq!(stage, Stage::Acknowledged, "reminders never move the case");
 }
 
+async fn a_reminder_sent_before_a_pause_is_not_repeated_when_the_information_comes(store: Store) {
+    add_partner(&store, "pa").await;
+    let pa = partner_actor("pa");
+    let case = submit(&store, "pa", "CASE-1", Tier::Escalate, Some(30)).await;
+    let case = step(&store, &case, Stage::Acknowledged, &vianet(), None, at(1)).await;
+    let worker = worker(&store, "one");
+    let due = at(1) + Duration::days(5);
+    assert_eq!(
+        pass(&worker, due - Duration::days(1)).await,
+        vec![("resolution", "warning")]
+    );
+    assert_eq!(pass(&worker, due).await, vec![("resolution", "reminder")]);
+
+    // One hour after the first reminder 21Vianet asks for logs; they come
+    // two days later. The clock stood still meanwhile: on the running clock
+    // the first reminder went out one hour ago.
+    let asked_at = due + Duration::hours(1);
+    let case = step(
+        &store,
+        &case,
+        Stage::AwaitingInfo,
+        &vianet(),
+        Some("logs?"),
+        asked_at,
+    )
+    .await;
+    let supplied_at = asked_at + Duration::days(2);
+    let case = step(
+        &store,
+        &case,
+        Stage::Acknowledged,
+        &pa,
+        Some("logs attached"),
+        supplied_at,
+    )
+    .await;
+    let resumed_due = supplied_at - Duration::hours(1);
+    assert_eq!(
+        case.deadline.as_ref().and_then(|deadline| deadline.due_at),
+        Some(resumed_due)
+    );
+    assert_eq!(
+        pass(&worker, supplied_at).await,
+        vec![],
+        "the second reminder is owed one span after the first, not when the information comes"
+    );
+    let second = resumed_due + Duration::days(5);
+    assert_eq!(pass(&worker, second - Duration::seconds(1)).await, vec![]);
+    assert_eq!(
+        pass(&worker, second).await,
+        vec![("resolution", "reminder")]
+    );
+    let notices: Vec<String> = deadline_events(&store, &case.id)
+        .await
+        .iter()
+        .map(|event| event["notice"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        notices,
+        ["deadline_warning", "deadline_overdue", "deadline_overdue"]
+    );
+}
+
 async fn a_deadline_cleared_by_a_manual_move_before_it_passes_does_nothing(store: Store) {
     add_partner(&store, "pa").await;
     let pa = partner_actor("pa");
@@ -226,6 +289,7 @@ contract_tests!(
     a_passed_partner_deadline_escalates_the_case_once_through_the_normal_move,
     a_resolved_case_closes_after_the_auto_close_delay,
     awaiting_info_pauses_the_clock_and_supplying_the_information_resumes_it,
+    a_reminder_sent_before_a_pause_is_not_repeated_when_the_information_comes,
     a_deadline_cleared_by_a_manual_move_before_it_passes_does_nothing,
     overdue_cases_are_counted_by_stage_and_paused_ones_are_not,
 );
