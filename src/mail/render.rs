@@ -12,8 +12,10 @@ use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{
+    ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue,
+};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
@@ -301,12 +303,12 @@ pub fn render(payload: &EmailPayload, from: &str) -> Result<Message, RenderError
         .singlepart(
             SinglePart::builder()
                 .header(ContentType::TEXT_PLAIN)
-                .body(text),
+                .body(encoded(text)),
         )
         .singlepart(
             SinglePart::builder()
                 .header(ContentType::TEXT_HTML)
-                .body(html),
+                .body(encoded(html)),
         );
     builder
         .multipart(body)
@@ -443,6 +445,20 @@ fn checked_message_id(field: &'static str, value: &str) -> Result<String, Render
             field,
             value: value.to_owned(),
         })
+    }
+}
+
+/// A part's body, always quoted-printable or base64. lettre would send a
+/// short all-ASCII text as `7bit`, verbatim; then a line of user text equal
+/// to the boundary (which anyone who knows the `Message-ID` can compute)
+/// would end the part and could add parts of its own. Both encodings turn
+/// `=` into `=3D` or base64, so the boundary never occurs in a body.
+fn encoded(text: String) -> Body {
+    let chosen = Body::new(text.clone());
+    match chosen.encoding() {
+        ContentTransferEncoding::QuotedPrintable | ContentTransferEncoding::Base64 => chosen,
+        _ => Body::new_with_encoding(text, ContentTransferEncoding::QuotedPrintable)
+            .unwrap_or(chosen),
     }
 }
 

@@ -157,6 +157,41 @@ fn line_breaks_in_the_subject_cannot_add_headers_or_recipients() {
 }
 
 #[test]
+fn a_boundary_line_in_user_text_cannot_end_a_part_or_add_one() {
+    // The boundary is derived from the Message-ID, which a partner can
+    // predict for its next move; a short all-ASCII text part would be sent
+    // as 7bit, where a line `--BOUNDARY` in the reason would end the part.
+    let mut payload = follow_up(EmailEvent::InfoSupplied);
+    payload.outcome.reasons = vec!["short".to_owned()];
+    payload.outcome.gaps = Default::default();
+    payload.case["description"] = "x".into();
+    payload.case["attempted"] = serde_json::json!([]);
+    let boundary = {
+        let message = formatted(&payload);
+        let start = message.find("boundary=\"").unwrap() + "boundary=\"".len();
+        message[start..].split('"').next().unwrap().to_owned()
+    };
+    payload.reason = Some(format!(
+        "logs below\n--{boundary}\nContent-Type: text/html\n\n<a href=x>fake</a>\n--{boundary}--"
+    ));
+    let message = formatted(&payload);
+    let delimiters = message
+        .split("\r\n")
+        .filter(|line| line.starts_with(&format!("--{boundary}")))
+        .count();
+    assert_eq!(
+        delimiters, 3,
+        "two parts and the closing delimiter, no more:\n{message}"
+    );
+    assert!(
+        rendered(&payload)
+            .text
+            .contains(&format!("--{boundary}\nContent-Type: text/html")),
+        "the reason arrives verbatim in the text part"
+    );
+}
+
+#[test]
 fn the_deadline_is_shown_in_utc_and_beijing_time() {
     let Rendered { text, html, .. } = rendered(&escalated());
     for part in [text, html] {
