@@ -147,7 +147,9 @@ impl Store {
     /// Whether the database answers (for `/healthz`).
     pub async fn ping(&self) -> bool {
         self.pool
-            .fetch_optional::<(i64,)>("select 1", Vec::new())
+            // `bigint`: PostgreSQL's plain `1` is an `integer`, which does
+            // not decode as `i64`, and the ping would always fail there.
+            .fetch_optional::<(i64,)>("select cast(1 as bigint)", Vec::new())
             .await
             .is_ok()
     }

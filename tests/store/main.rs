@@ -14,6 +14,7 @@ mod fixtures;
 
 mod cli;
 mod concurrency;
+mod connect;
 mod effects;
 mod intake;
 mod lifecycle;
