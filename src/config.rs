@@ -579,17 +579,38 @@ impl Sources<'_> {
     }
 }
 
+/// A database URL the store can open, checked here so that a mistake is
+/// named with its setting and source: `postgres://…`, or `sqlite://FILE`
+/// naming a file (an in-memory database would keep nothing, and each
+/// connection of the pool would see a database of its own).
 fn parse_database_url(text: &str) -> Result<String, String> {
-    if text.starts_with("sqlite:")
-        || text.starts_with("postgres://")
-        || text.starts_with("postgresql://")
-    {
-        Ok(text.to_owned())
-    } else {
-        Err(format!(
-            "`{text}` is neither `sqlite://…` nor `postgres://…`"
-        ))
+    use std::str::FromStr;
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        sqlx::postgres::PgConnectOptions::from_str(text).map_err(|error| {
+            format!(
+                "`{}` is not a PostgreSQL URL ({error})",
+                crate::store::display_database_url(text)
+            )
+        })?;
+        return Ok(text.to_owned());
     }
+    let Some(rest) = text.strip_prefix("sqlite:") else {
+        return Err(format!(
+            "`{text}` is neither `sqlite://…` nor `postgres://…`"
+        ));
+    };
+    sqlx::sqlite::SqliteConnectOptions::from_str(text)
+        .map_err(|error| format!("`{text}` is not an SQLite URL ({error})"))?;
+    let rest = rest.trim_start_matches("//");
+    let (file, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = url::form_urlencoded::parse(query.as_bytes())
+        .any(|(key, value)| key == "mode" && value == "memory");
+    if file.is_empty() || file == ":memory:" || in_memory {
+        return Err(format!(
+            "`{text}` names no file (an in-memory database keeps nothing); write `sqlite://FILE`, e.g. `{DEFAULT_DATABASE_URL}`"
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 /// An empty SMTP URL means "none": emails go to `.eml` files.

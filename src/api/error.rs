@@ -189,6 +189,7 @@ impl From<StoreError> for ApiError {
             },
             error @ (StoreError::PartnerExists { .. }
             | StoreError::Database { .. }
+            | StoreError::Open { .. }
             | StoreError::Migrate { .. }
             | StoreError::Corrupt { .. }) => ApiError::internal(error),
         }

@@ -136,3 +136,44 @@ fn mail_spans_come_from_the_file_and_a_flag_wins_over_it() {
         "{error}"
     );
 }
+
+#[test]
+fn a_database_url_must_name_a_file_or_a_postgres_database_that_parses() {
+    for url in [
+        "sqlite:",
+        "sqlite::memory:",
+        "sqlite://:memory:",
+        "sqlite://x.db?mode=memory",
+    ] {
+        let common = SettingsArgs {
+            database: Some(url.to_owned()),
+            ..SettingsArgs::default()
+        };
+        let error = resolve_error(&common, &ServeArgs::default());
+        assert!(
+            error.contains("setting `database`")
+                && error.contains("ESCALATOR_DATABASE_URL")
+                && error.contains("names no file"),
+            "{url}: {error}"
+        );
+    }
+    let common = SettingsArgs {
+        database: Some("postgres://user:secret@127.0.0.1:port/x".to_owned()),
+        ..SettingsArgs::default()
+    };
+    let error = resolve_error(&common, &ServeArgs::default());
+    assert!(
+        error.contains("setting `database`") && error.contains("not a PostgreSQL URL"),
+        "{error}"
+    );
+    assert!(
+        !error.contains("secret"),
+        "the password is not shown: {error}"
+    );
+    let (_dir, common) = config_file("database = \"sqlite://x.db?mode=bogus\"\n");
+    let error = resolve_error(&common, &ServeArgs::default());
+    assert!(
+        error.contains("setting `database`") && error.contains("mode"),
+        "{error}"
+    );
+}

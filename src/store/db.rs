@@ -11,7 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use sqlx::{Connection, FromRow, PgConnection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 /// How long an SQLite writer waits for the write lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -122,6 +122,10 @@ impl Pool {
     pub(crate) async fn connect(url: &str) -> Result<Pool, sqlx::Error> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?;
+            // One connection first: the pool retries a failed connect until
+            // its acquire timeout (30 s) and then reports only that it timed
+            // out, hiding the reason (refused, no such database, bad role).
+            PgConnection::connect_with(&options).await?.close().await?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .connect_with(options)
@@ -324,5 +328,25 @@ pub(crate) fn violated_constraint(error: &sqlx::Error) -> Option<Constraint> {
         Some(Constraint::ForeignKey)
     } else {
         None
+    }
+}
+
+/// The database URL as messages show it: a PostgreSQL password is replaced
+/// by `***`; an SQLite URL is shown as given.
+pub fn display_url(url: &str) -> String {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return url.to_owned();
+    }
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => match url.rsplit_once('@') {
+            Some((_, host)) => format!("postgres://***@{host}"),
+            None => url.to_owned(),
+        },
     }
 }

@@ -58,6 +58,15 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// The database could not be opened; `database` is its URL without a password.
+    #[error("cannot open the database `{database}`: {source}")]
+    Open {
+        /// The database URL, its password replaced by `***`.
+        database: String,
+        /// What the database said.
+        #[source]
+        source: sqlx::Error,
+    },
     /// Migrations could not be applied.
     #[error("{context}: {source}")]
     Migrate {

@@ -25,6 +25,7 @@ mod write;
 use sqlx::migrate::Migrator;
 
 pub use cases::{CasePage, CaseQuery, MAX_PAGE};
+pub use db::display_url as display_database_url;
 pub use deadline_claims::ClaimedDeadline;
 pub use delivery::{ClaimedEmail, DeliveryOutcome, DeliveryResult, OutboxEntry, OUTBOX_STATUSES};
 pub use error::StoreError;
@@ -75,6 +76,18 @@ impl Scope {
     }
 }
 
+/// What `connect` says when the migrations of `database` fail: a database
+/// migrated by a newer escalator is named as such.
+fn migrate_context(database: &str, source: &sqlx::migrate::MigrateError) -> String {
+    match source {
+        sqlx::migrate::MigrateError::VersionMissing(version) => format!(
+            "cannot apply database migrations to `{database}`: it was migrated by a newer \
+             escalator (migration {version} is unknown to this one); use that version or a newer one"
+        ),
+        _ => format!("cannot apply database migrations to `{database}`"),
+    }
+}
+
 /// A handle on the database; cheap to clone, shared by the API and the workers.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -88,17 +101,27 @@ impl Store {
     /// the working directory, or `postgres://…`) and applies pending migrations.
     #[tracing::instrument(skip_all, err)]
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let database = db::display_url(url);
         let pool = Pool::connect(url)
             .await
-            .map_err(|source| StoreError::Database {
-                context: "cannot open the database",
+            .map_err(|source| StoreError::Open {
+                database: database.clone(),
                 source,
             })?;
         let store = Store {
             pool,
             intake_queue: None,
         };
-        store.migrate().await?;
+        if let Err(error) = store.migrate().await {
+            store.close().await;
+            return Err(match error {
+                StoreError::Migrate { source, .. } => StoreError::Migrate {
+                    context: migrate_context(&database, &source),
+                    source,
+                },
+                other => other,
+            });
+        }
         Ok(store)
     }
 

@@ -178,3 +178,111 @@ fn cases_list_on_an_empty_database_is_an_empty_list() {
     let bad_stage = escalator(dir.path(), &["cases", "list", "--stage", "open"]);
     assert_eq!(bad_stage.status.code(), Some(2));
 }
+
+#[test]
+fn an_in_memory_database_is_refused_before_a_token_is_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = escalator(
+        dir.path(),
+        &[
+            "partners",
+            "add",
+            "--database",
+            "sqlite::memory:",
+            "--id",
+            "pa",
+            "--name",
+            "A",
+            "--email",
+            "a@pa.example",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "", "no token for a partner kept nowhere");
+    assert!(
+        stderr(&output).contains("--database") && stderr(&output).contains("names no file"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_database_that_cannot_be_opened_is_named_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = escalator(
+        dir.path(),
+        &["migrate", "--database", "sqlite://no/such/dir/x.db"],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("`sqlite://no/such/dir/x.db`"),
+        "{}",
+        stderr(&missing)
+    );
+
+    std::fs::write(dir.path().join("notes.db"), "not a database\n").unwrap();
+    let not_db = escalator(
+        dir.path(),
+        &["partners", "list", "--database", "sqlite://notes.db"],
+    );
+    assert_eq!(not_db.status.code(), Some(1));
+    assert!(
+        stderr(&not_db).contains("`sqlite://notes.db`")
+            && stderr(&not_db).contains("not a database"),
+        "{}",
+        stderr(&not_db)
+    );
+
+    // A port nothing listens on: the reason comes at once, not a pool timeout.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://escalator:secret@127.0.0.1:{port}/escalator");
+    let down = escalator(dir.path(), &["migrate", "--database", &url]);
+    assert_eq!(down.status.code(), Some(1));
+    let message = stderr(&down);
+    assert!(
+        message.contains(&format!("127.0.0.1:{port}/escalator"))
+            && message.to_lowercase().contains("refused")
+            && !message.contains("timed out"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("secret"),
+        "the password is not shown: {message}"
+    );
+}
+
+#[test]
+fn a_database_of_a_newer_escalator_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = escalator(dir.path(), &["migrate"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use sqlx::Connection;
+        let url = format!("sqlite://{}", dir.path().join("cli.db").display());
+        let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query(
+            "insert into _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
+             select 2, 'later', installed_on, success, checksum, execution_time from _sqlx_migrations where version = 1",
+        )
+        .execute(&mut connection)
+        .await
+        .unwrap();
+        connection.close().await.unwrap();
+    });
+    let output = escalator(dir.path(), &["partners", "list"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("`sqlite://cli.db`")
+            && stderr(&output).contains("newer escalator"),
+        "{}",
+        stderr(&output)
+    );
+}
