@@ -62,25 +62,29 @@ pub enum ConfigError {
     },
 }
 
+/// A value read from `escalator.toml` with its place in the file, so that a
+/// value that does not parse is reported at its line and column.
+type InFile<T> = Option<toml::Spanned<T>>;
+
 /// The contents of `escalator.toml`; every key optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSettings {
-    database: Option<String>,
+    database: InFile<String>,
     rules: Option<PathBuf>,
-    listen: Option<String>,
-    smtp_url: Option<String>,
-    escalation_to: Option<String>,
-    mail_from: Option<String>,
+    listen: InFile<String>,
+    smtp_url: InFile<String>,
+    escalation_to: InFile<String>,
+    mail_from: InFile<String>,
     outbox_dir: Option<PathBuf>,
-    ack_within: Option<String>,
-    resolve_within: Option<String>,
-    warn_at: Option<toml::Value>,
-    max_reminders: Option<toml::Value>,
-    auto_close: Option<String>,
-    deadline_lease: Option<String>,
-    worker_max_sleep: Option<String>,
-    log_format: Option<String>,
+    ack_within: InFile<String>,
+    resolve_within: InFile<String>,
+    warn_at: InFile<toml::Value>,
+    max_reminders: InFile<toml::Value>,
+    auto_close: InFile<String>,
+    deadline_lease: InFile<String>,
+    worker_max_sleep: InFile<String>,
+    log_format: InFile<String>,
     mail: Option<MailFileSettings>,
 }
 
@@ -88,12 +92,12 @@ struct FileSettings {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MailFileSettings {
-    first_retry: Option<String>,
-    max_retry_interval: Option<String>,
-    max_attempts: Option<u32>,
-    send_timeout: Option<String>,
-    lease: Option<String>,
-    connections: Option<u32>,
+    first_retry: InFile<String>,
+    max_retry_interval: InFile<String>,
+    max_attempts: InFile<u32>,
+    send_timeout: InFile<String>,
+    lease: InFile<String>,
+    connections: InFile<u32>,
 }
 
 /// How log lines are written.
@@ -302,24 +306,13 @@ impl Default for Settings {
     }
 }
 
-/// One raw value and where it came from, for error messages.
-struct Raw<T> {
-    value: T,
-    source: String,
-}
-
-fn pick<T>(flag: Option<T>, flag_name: &str, file: Option<T>, file_path: &Path) -> Option<Raw<T>> {
-    match (flag, file) {
-        (Some(value), _) => Some(Raw {
-            value,
-            source: format!("from {flag_name}"),
-        }),
-        (None, Some(value)) => Some(Raw {
-            value,
-            source: format!("from {}", file_path.display()),
-        }),
-        (None, None) => None,
-    }
+/// A file value turned into text (numbers and booleans as TOML writes
+/// them), keeping its place in the file.
+fn in_file_text<T>(value: InFile<T>, text: impl FnOnce(T) -> String) -> InFile<String> {
+    value.map(|spanned| {
+        let span = spanned.span();
+        toml::Spanned::new(span, text(spanned.into_inner()))
+    })
 }
 
 fn invalid(setting: &'static str, source: &str, message: String) -> ConfigError {
@@ -334,9 +327,10 @@ impl Settings {
     /// Resolves the settings: flags and environment (already merged by clap),
     /// then the configuration file, then the defaults.
     pub fn resolve(common: &SettingsArgs, serve: &ServeArgs) -> Result<Settings, ConfigError> {
-        let (file, file_path) = read_file(common.config.as_deref())?;
+        let (file, file_path, file_text) = read_file(common.config.as_deref())?;
         let sources = Sources {
             file_path: &file_path,
+            file_text: &file_text,
         };
         let mut settings = Settings::default();
 
@@ -417,7 +411,7 @@ impl Settings {
             "warn_at",
             "--warn-at/ESCALATOR_WARN_AT",
             &serve.warn_at,
-            file.warn_at.map(toml_scalar),
+            in_file_text(file.warn_at, toml_scalar),
             parse_share,
         )? {
             settings.deadlines.warn_at = share;
@@ -426,7 +420,7 @@ impl Settings {
             "max_reminders",
             "--max-reminders/ESCALATOR_MAX_REMINDERS",
             &serve.max_reminders,
-            file.max_reminders.map(toml_scalar),
+            in_file_text(file.max_reminders, toml_scalar),
             |text| {
                 text.trim()
                     .parse()
@@ -476,6 +470,11 @@ impl Settings {
             settings.log_format = format;
         }
         let mail = file.mail.unwrap_or_default();
+        let timing_span = mail
+            .send_timeout
+            .as_ref()
+            .or(mail.lease.as_ref())
+            .map(toml::Spanned::span);
         // `[mail]` spans: two are file-only (no flag to name), two have flags.
         let no_flag = None;
         let mail_spans = [
@@ -513,17 +512,33 @@ impl Settings {
                 *target = span;
             }
         }
-        if let Some(attempts) = mail.max_attempts {
-            settings.mail.max_attempts = attempts.max(1);
+        let counts = [
+            (
+                "mail.max_attempts",
+                mail.max_attempts,
+                &mut settings.mail.max_attempts,
+            ),
+            (
+                "mail.connections",
+                mail.connections,
+                &mut settings.mail.connections,
+            ),
+        ];
+        for (setting, file_value, target) in counts {
+            let file_value = in_file_text(file_value, |count| count.to_string());
+            if let Some(count) = sources.resolve(setting, "", &no_flag, file_value, at_least_one)? {
+                *target = count;
+            }
         }
-        if let Some(connections) = mail.connections {
-            settings.mail.connections = connections.max(1);
-        }
-        // The check names the flag that set one of the two spans, else the file.
+        // The check names the flag that set one of the two spans, else the
+        // place in the file that did.
         let timing_source = match (&serve.mail_send_timeout, &serve.mail_lease) {
             (Some(_), _) => format!("from {MAIL_SEND_TIMEOUT_FLAG}"),
             (None, Some(_)) => format!("from {MAIL_LEASE_FLAG}"),
-            (None, None) => format!("from {}", file_path.display()),
+            (None, None) => match timing_span {
+                Some(span) => format!("from {}", sources.locate(span)),
+                None => format!("from {}", file_path.display()),
+            },
         };
         if settings.mail.send_timeout >= settings.mail.lease {
             return Err(invalid(
@@ -537,6 +552,15 @@ impl Settings {
             ));
         }
         Ok(settings)
+    }
+}
+
+/// A count of at least one (`[mail] max_attempts`, `[mail] connections`).
+fn at_least_one(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(count) => Ok(count),
+        Err(_) => Err(format!("`{text}` is not a whole number")),
     }
 }
 
@@ -556,9 +580,11 @@ const MAIL_SEND_TIMEOUT_FLAG: &str = "--mail-send-timeout/ESCALATOR_MAIL_SEND_TI
 
 /// Where settings come from after clap: the configuration file. Resolves one
 /// setting from its flag or environment value, else the file, and parses it,
-/// naming the setting and its source on error.
+/// naming the setting and its source on error: the flag and variable, or the
+/// file with the line and column of the value.
 struct Sources<'a> {
     file_path: &'a Path,
+    file_text: &'a str,
 }
 
 impl Sources<'_> {
@@ -567,15 +593,30 @@ impl Sources<'_> {
         setting: &'static str,
         flag_name: &str,
         flag: &Option<String>,
-        file: Option<String>,
+        file: InFile<String>,
         parse: impl FnOnce(&str) -> Result<T, String>,
     ) -> Result<Option<T>, ConfigError> {
-        let Some(raw) = pick(flag.clone(), flag_name, file, self.file_path) else {
-            return Ok(None);
+        let (value, source) = match (flag, file) {
+            (Some(value), _) => (value.clone(), format!("from {flag_name}")),
+            (None, Some(value)) => (
+                value.get_ref().clone(),
+                format!("from {}", self.locate(value.span())),
+            ),
+            (None, None) => return Ok(None),
         };
-        parse(&raw.value)
+        parse(&value)
             .map(Some)
-            .map_err(|message| invalid(setting, &raw.source, message))
+            .map_err(|message| invalid(setting, &source, message))
+    }
+
+    /// `FILE:LINE:COL` of a byte offset range in the file; lines and columns
+    /// count from 1, columns in characters.
+    fn locate(&self, span: std::ops::Range<usize>) -> String {
+        let before = self.file_text.get(..span.start).unwrap_or(self.file_text);
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |index| index + 1);
+        let column = before[line_start..].chars().count() + 1;
+        format!("{}:{line}:{column}", self.file_path.display())
     }
 }
 
@@ -659,7 +700,9 @@ fn toml_scalar(value: toml::Value) -> String {
     }
 }
 
-fn read_file(explicit: Option<&Path>) -> Result<(FileSettings, PathBuf), ConfigError> {
+/// Reads the configuration file: its settings, its path and its text (for
+/// locating values); a missing default file reads as empty.
+fn read_file(explicit: Option<&Path>) -> Result<(FileSettings, PathBuf, String), ConfigError> {
     let path = explicit
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
@@ -667,7 +710,7 @@ fn read_file(explicit: Option<&Path>) -> Result<(FileSettings, PathBuf), ConfigE
         Ok(text) => text,
         // A missing default file is normal; a missing explicit one is an error.
         Err(error) if error.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => {
-            return Ok((FileSettings::default(), path))
+            return Ok((FileSettings::default(), path, String::new()))
         }
         Err(source) => return Err(ConfigError::Read { path, source }),
     };
@@ -675,7 +718,7 @@ fn read_file(explicit: Option<&Path>) -> Result<(FileSettings, PathBuf), ConfigE
         path: path.clone(),
         message: error.to_string(),
     })?;
-    Ok((file, path))
+    Ok((file, path, text))
 }
 
 #[cfg(test)]

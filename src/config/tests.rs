@@ -177,3 +177,43 @@ fn a_database_url_must_name_a_file_or_a_postgres_database_that_parses() {
         "{error}"
     );
 }
+
+#[test]
+fn a_bad_value_in_the_file_is_located_by_line_and_column() {
+    let (_dir, common) = config_file("# deployment\n\n  listen = \"nonsense\"\n");
+    let error = resolve_error(&common, &ServeArgs::default());
+    assert!(
+        error.contains("setting `listen`") && error.contains("escalator.toml:3:12)"),
+        "{error}"
+    );
+    let (_dir, common) = config_file("auto_close = \"2d\"\nwarn_at = 1.5\n");
+    let error = resolve_error(&common, &ServeArgs::default());
+    assert!(error.contains("escalator.toml:2:11)"), "{error}");
+    let (_dir, common) = config_file("[mail]\nlease = \"10s\"\n");
+    let error = resolve_error(&common, &ServeArgs::default());
+    assert!(
+        error.contains("mail.send_timeout") && error.contains("escalator.toml:2:9)"),
+        "{error}"
+    );
+}
+
+#[test]
+fn mail_counts_of_zero_are_refused_not_raised_to_one() {
+    for (text, setting) in [
+        ("[mail]\nmax_attempts = 0\n", "mail.max_attempts"),
+        ("[mail]\nconnections = 0\n", "mail.connections"),
+    ] {
+        let (_dir, common) = config_file(text);
+        let error = resolve_error(&common, &ServeArgs::default());
+        assert!(
+            error.contains(setting)
+                && error.contains("escalator.toml:2:")
+                && error.contains("at least 1"),
+            "{error}"
+        );
+    }
+    let (_dir, common) = config_file("[mail]\nmax_attempts = 3\nconnections = 2\n");
+    let settings = Settings::resolve(&common, &ServeArgs::default()).unwrap();
+    assert_eq!(settings.mail.max_attempts, 3);
+    assert_eq!(settings.mail.connections, 2);
+}
