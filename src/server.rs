@@ -1,6 +1,7 @@
-//! `escalator serve` as a library function: connect and migrate the store,
-//! load the policy (refusing to start on errors), serve the API, run the
-//! background workers, and shut everything down cleanly when told to.
+//! `escalator serve` as a library function: load the policy (refusing to
+//! start on errors), check the mail settings, connect and migrate the store,
+//! serve the API, run the background workers, and shut everything down
+//! cleanly when told to.
 //! Tests call [`Server::start`] with a listener on port 0.
 
 use std::sync::Arc;
@@ -92,12 +93,15 @@ impl Server {
             context: "reading the listen address".to_owned(),
             source,
         })?;
+        // The policy and the mail settings are checked before the database
+        // is opened: a server that will not start creates no database file.
+        let metrics = Metrics::new();
+        let policy = load_policy(&settings, &metrics)?;
+        let transport = Transport::from_settings(&settings.mail)?;
         let mut store = Store::connect(&settings.database_url).await?;
         if options.intake_batch > 1 {
             store = store.with_group_commit(options.intake_batch);
         }
-        let metrics = Metrics::new();
-        let policy = load_policy(&settings, &metrics)?;
         let state = AppState {
             store,
             policy: Arc::new(ArcSwap::from_pointee(policy)),
@@ -108,7 +112,7 @@ impl Server {
         };
         let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
-        spawn_workers(&state, &shutdown, &mut tasks)?;
+        spawn_workers(&state, transport, &shutdown, &mut tasks);
 
         let app = api::router(state.clone());
         let stop = shutdown.clone();
@@ -164,10 +168,10 @@ impl Server {
 /// deadline worker (woken by `state.deadline_nudge`).
 fn spawn_workers(
     state: &AppState,
+    transport: Transport,
     shutdown: &CancellationToken,
     tasks: &mut JoinSet<()>,
-) -> Result<(), ServeError> {
-    let transport = Transport::from_settings(&state.settings.mail)?;
+) {
     let dispatcher = Dispatcher::new(
         state.store.clone(),
         transport.clone(),
@@ -210,7 +214,6 @@ fn spawn_workers(
         },
         shutdown.clone(),
     ));
-    Ok(())
 }
 
 /// Loads the policy directory, recording the load time and result; errors

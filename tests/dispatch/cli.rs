@@ -122,3 +122,44 @@ async fn outbox_list_shows_rows_and_retry_queues_a_failed_one_again_with_an_even
     assert_eq!((delivered.status.as_str(), delivered.attempts), ("sent", 1));
     store.close().await;
 }
+
+/// `serve` checks the policy and the mail settings before it opens the
+/// database: started in the wrong directory, or with an unusable SMTP URL,
+/// it leaves no database file behind.
+#[test]
+fn serve_that_will_not_start_creates_no_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let no_policy = escalator(dir.path(), &["serve", "--listen", "127.0.0.1:0"]);
+    assert_eq!(no_policy.status.code(), Some(1));
+    assert!(
+        stderr(&no_policy).contains("policy"),
+        "{}",
+        stderr(&no_policy)
+    );
+    assert!(
+        !dir.path().join("cli.db").exists(),
+        "{:?}",
+        std::fs::read_dir(dir.path()).unwrap().collect::<Vec<_>>()
+    );
+
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    let bad_smtp = escalator(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--rules",
+            rules,
+            "--smtp-url",
+            "http://mail.example",
+        ],
+    );
+    assert_eq!(bad_smtp.status.code(), Some(1));
+    assert!(
+        stderr(&bad_smtp).contains("smtp_url"),
+        "{}",
+        stderr(&bad_smtp)
+    );
+    assert!(!dir.path().join("cli.db").exists());
+}
