@@ -98,6 +98,7 @@ impl Server {
         let metrics = Metrics::new();
         let policy = load_policy(&settings, &metrics)?;
         let transport = Transport::from_settings(&settings.mail)?;
+        transport.prepare().await?;
         let mut store = Store::connect(&settings.database_url).await?;
         if options.intake_batch > 1 {
             store = store.with_group_commit(options.intake_batch);

@@ -120,6 +120,30 @@ impl Transport {
         })
     }
 
+    /// Makes sure `.eml` files can be written: creates the outbox directory
+    /// and writes and removes a probe file in it, so that `serve` refuses to
+    /// start rather than retry every email against a directory it cannot
+    /// write. Nothing to do for SMTP (a server that is down may come back).
+    pub async fn prepare(&self) -> Result<(), SendError> {
+        let Inner::Files(files) = &*self.inner else {
+            return Ok(());
+        };
+        let probe = files.dir.join(format!(".tmp-probe-{}", std::process::id()));
+        let result = async {
+            tokio::fs::create_dir_all(&files.dir).await?;
+            tokio::fs::write(&probe, b"").await?;
+            tokio::fs::remove_file(&probe).await
+        }
+        .await;
+        result.map_err(|error| SendError::Config {
+            setting: "outbox_dir",
+            detail: format!(
+                "cannot write `.eml` files to {}: {error}",
+                files.dir.display()
+            ),
+        })
+    }
+
     /// Where messages go, for logs: `smtp://host:port` (no credentials) or
     /// `files in DIR`.
     pub fn destination(&self) -> String {

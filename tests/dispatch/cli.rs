@@ -163,3 +163,32 @@ fn serve_that_will_not_start_creates_no_database() {
     );
     assert!(!dir.path().join("cli.db").exists());
 }
+
+/// Without SMTP, `serve` makes sure it can write `.eml` files before it
+/// starts, instead of serving and retrying every email against a directory
+/// it cannot write.
+#[test]
+fn serve_refuses_an_outbox_directory_it_cannot_write() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a-file"), "x").unwrap();
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    let output = escalator(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--rules",
+            rules,
+            "--outbox-dir",
+            "a-file/outbox",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(
+        message.contains("outbox_dir") && message.contains("a-file/outbox"),
+        "{message}"
+    );
+    assert!(!dir.path().join("cli.db").exists());
+}
