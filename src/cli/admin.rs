@@ -39,12 +39,7 @@ pub async fn partners(
             email,
             capabilities,
         } => {
-            check_partner_id(&id).map_err(|error| match error {
-                StoreError::Invalid { message, .. } => {
-                    CliError::Failure(format!("`--id`: {message}"))
-                }
-                other => CliError::Store(other),
-            })?;
+            check_partner_id(&id).map_err(flag_error)?;
             if name.trim().is_empty() {
                 return Err(CliError::Failure("`--name`: must not be empty".to_owned()));
             }
@@ -57,8 +52,9 @@ pub async fn partners(
                 capabilities: parse_capabilities(&capabilities)?,
             };
             let store = open_store(settings).await?;
-            let (partner, token) = store.add_partner(&partner, Utc::now()).await?;
+            let added = store.add_partner(&partner, Utc::now()).await;
             store.close().await;
+            let (partner, token) = added.map_err(flag_error)?;
             eprintln!(
                 "registered partner `{}`; its API token (shown only once):",
                 partner.id
@@ -99,8 +95,9 @@ pub async fn tokens(settings: &SettingsArgs, command: TokensCommand) -> Result<E
                 TokenRole::Admin => Role::Admin,
             };
             let store = open_store(settings).await?;
-            let token = store.add_token(role, None, &name, Utc::now()).await?;
+            let token = store.add_token(role, None, &name, Utc::now()).await;
             store.close().await;
+            let token = token.map_err(flag_error)?;
             eprintln!(
                 "created a `{role}` token for `{}` (shown only once):",
                 name.trim()
@@ -108,6 +105,16 @@ pub async fn tokens(settings: &SettingsArgs, command: TokensCommand) -> Result<E
             println!("{}", token.token);
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// A value the store refuses, named by the flag that gave it (`--name`).
+fn flag_error(error: StoreError) -> CliError {
+    match error {
+        StoreError::Invalid { field, message } => {
+            CliError::Failure(format!("`--{field}`: {message}"))
+        }
+        other => CliError::Store(other),
     }
 }
 

@@ -286,3 +286,35 @@ fn a_database_of_a_newer_escalator_is_named_as_such() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_name_the_store_refuses_is_named_by_its_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "n".repeat(300);
+    let partner = escalator(
+        dir.path(),
+        &[
+            "partners",
+            "add",
+            "--id",
+            "pa",
+            "--name",
+            &long,
+            "--email",
+            "a@pa.example",
+        ],
+    );
+    let token = escalator(
+        dir.path(),
+        &["tokens", "add", "--role", "admin", "--name", &long],
+    );
+    for output in [partner, token] {
+        assert_eq!(output.status.code(), Some(1));
+        assert!(
+            stderr(&output).starts_with("error: `--name`: has more than 256 characters"),
+            "{}",
+            stderr(&output)
+        );
+        assert_eq!(stdout(&output), "");
+    }
+}
