@@ -50,6 +50,18 @@ pub enum ConfigError {
         /// What the TOML parser said, with line and column.
         message: String,
     },
+    /// The configuration file is not UTF-8; located at its first bad byte.
+    #[error("{}:{line}:{column}: the file is not UTF-8 (byte 0x{byte:02x})", path.display())]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// Line of the first bad byte, from 1.
+        line: usize,
+        /// Column of the first bad byte, in characters from 1.
+        column: usize,
+        /// The first bad byte.
+        byte: u8,
+    },
     /// A setting holds a value that does not parse.
     #[error("setting `{setting}` ({source_name}): {message}")]
     Invalid {
@@ -706,14 +718,30 @@ fn read_file(explicit: Option<&Path>) -> Result<(FileSettings, PathBuf, String),
     let path = explicit
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
         // A missing default file is normal; a missing explicit one is an error.
         Err(error) if error.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => {
             return Ok((FileSettings::default(), path, String::new()))
         }
         Err(source) => return Err(ConfigError::Read { path, source }),
     };
+    let text = String::from_utf8(bytes).map_err(|error| {
+        // Located at the first bad byte; columns count characters from 1.
+        let bytes = error.as_bytes();
+        let valid_up_to = error.utf8_error().valid_up_to();
+        let valid = bytes
+            .get(..valid_up_to)
+            .and_then(|valid| std::str::from_utf8(valid).ok())
+            .unwrap_or_default();
+        let line_start = valid.rfind('\n').map_or(0, |index| index + 1);
+        ConfigError::NotUtf8 {
+            path: path.clone(),
+            line: valid.matches('\n').count() + 1,
+            column: valid.get(line_start..).unwrap_or_default().chars().count() + 1,
+            byte: bytes.get(valid_up_to).copied().unwrap_or_default(),
+        }
+    })?;
     let file = toml::from_str(&text).map_err(|error| ConfigError::Toml {
         path: path.clone(),
         message: error.to_string(),

@@ -217,3 +217,19 @@ fn mail_counts_of_zero_are_refused_not_raised_to_one() {
     assert_eq!(settings.mail.max_attempts, 3);
     assert_eq!(settings.mail.connections, 2);
 }
+
+#[test]
+fn a_file_that_is_not_utf8_is_located_at_its_first_bad_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("escalator.toml");
+    std::fs::write(&file, b"auto_close = \"2d\"\nlisten = \"\xff\"\n").unwrap();
+    let common = SettingsArgs {
+        config: Some(file),
+        ..SettingsArgs::default()
+    };
+    let error = resolve_error(&common, &ServeArgs::default());
+    assert!(
+        error.ends_with("escalator.toml:2:11: the file is not UTF-8 (byte 0xff)"),
+        "{error}"
+    );
+}
