@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::case::Severity;
+use crate::policy::diagnostics::line_column;
 
 mod args;
 
@@ -624,10 +625,7 @@ impl Sources<'_> {
     /// `FILE:LINE:COL` of a byte offset range in the file; lines and columns
     /// count from 1, columns in characters.
     fn locate(&self, span: std::ops::Range<usize>) -> String {
-        let before = self.file_text.get(..span.start).unwrap_or(self.file_text);
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |index| index + 1);
-        let column = before[line_start..].chars().count() + 1;
+        let (line, column) = line_column(self.file_text, span.start);
         format!("{}:{line}:{column}", self.file_path.display())
     }
 }
@@ -734,11 +732,11 @@ fn read_file(explicit: Option<&Path>) -> Result<(FileSettings, PathBuf, String),
             .get(..valid_up_to)
             .and_then(|valid| std::str::from_utf8(valid).ok())
             .unwrap_or_default();
-        let line_start = valid.rfind('\n').map_or(0, |index| index + 1);
+        let (line, column) = line_column(valid, valid.len());
         ConfigError::NotUtf8 {
             path: path.clone(),
-            line: valid.matches('\n').count() + 1,
-            column: valid.get(line_start..).unwrap_or_default().chars().count() + 1,
+            line,
+            column,
             byte: bytes.get(valid_up_to).copied().unwrap_or_default(),
         }
     })?;

@@ -376,24 +376,25 @@ fn rules_fmt_on_a_directory_without_rules_files_says_so() {
     );
 }
 
-#[test]
-fn rules_bench_prints_cases_per_second_last() {
+/// `rules bench` over the example policy and two cases, the second of this category.
+fn bench_two_cases(category: &str) -> Run {
     let (temp, dir) = example_dir();
     let cases = temp.path().join("cases.json");
-    std::fs::write(
-        &cases,
-        json!([
-            case("B-1", json!({})),
-            case("B-2", json!({"category": "billing"}))
-        ])
-        .to_string(),
-    )
-    .expect("write");
-    let out = run(
+    let input = json!([
+        case("B-1", json!({})),
+        case("B-2", json!({ "category": category }))
+    ]);
+    std::fs::write(&cases, input.to_string()).expect("write");
+    run(
         &dir,
         &["rules", "bench", cases.to_str().expect("utf-8")],
         None,
-    );
+    )
+}
+
+#[test]
+fn rules_bench_prints_cases_per_second_last() {
+    let out = bench_two_cases("billing");
     assert_eq!(out.code, 0, "{}", out.stderr);
     let last = out.stdout.lines().last().expect("output");
     let rate: f64 = last
@@ -413,22 +414,7 @@ fn rules_bench_prints_cases_per_second_last() {
 
 #[test]
 fn rules_bench_leaves_out_a_case_with_an_undeclared_value_and_says_so() {
-    let (temp, dir) = example_dir();
-    let cases = temp.path().join("cases.json");
-    std::fs::write(
-        &cases,
-        json!([
-            case("B-1", json!({})),
-            case("B-2", json!({"category": "billling"}))
-        ])
-        .to_string(),
-    )
-    .expect("write");
-    let out = run(
-        &dir,
-        &["rules", "bench", cases.to_str().expect("utf-8")],
-        None,
-    );
+    let out = bench_two_cases("billling");
     assert!(
         out.stderr
             .contains("cases.json[1]: case refused: `category`"),
