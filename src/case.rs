@@ -330,6 +330,7 @@ impl Capabilities {
     /// for a stand-alone partner file).
     pub fn from_json(value: &Value, path: &str) -> Result<Self, CaseError> {
         let mut fields = Fields::new(value, path)?;
+        fields.refuse_unknown(&["id", "training", "documentation", "tooling"])?;
         let id = fields
             .optional_string("id", 0, MAX_SHORT_CHARS)?
             .unwrap_or_default();
@@ -500,8 +501,48 @@ impl Case {
     }
 }
 
+/// The fields of an intake case.
+const CASE_FIELDS: [&str; 12] = [
+    "external_id",
+    "customer",
+    "contact",
+    "product",
+    "category",
+    "severity",
+    "subject",
+    "description",
+    "affected_users",
+    "attempted",
+    "service_health",
+    "attributes",
+];
+
+/// The fields of a case that may carry the partner's capabilities.
+const CASE_FIELDS_WITH_PARTNER: [&str; 13] = [
+    "external_id",
+    "customer",
+    "contact",
+    "product",
+    "category",
+    "severity",
+    "subject",
+    "description",
+    "affected_users",
+    "attempted",
+    "service_health",
+    "attributes",
+    "partner",
+];
+
 fn parse_case(value: &Value, allow_partner: bool) -> Result<CaseInput, CaseError> {
     let mut fields = Fields::new(value, "")?;
+    // Unknown fields first: a misspelt required field (`severty`) is named
+    // as the typo it is, not reported as a missing `severity`.
+    fields.refuse_unknown(if allow_partner {
+        &CASE_FIELDS_WITH_PARTNER[..]
+    } else {
+        &CASE_FIELDS[..]
+    })?;
     let external_id = ExternalId::parse(
         &fields.required_string("external_id", 1, MAX_EXTERNAL_ID_CHARS)?,
         "external_id",
@@ -509,6 +550,7 @@ fn parse_case(value: &Value, allow_partner: bool) -> Result<CaseInput, CaseError
     let customer = {
         let (raw, path) = fields.required_object("customer")?;
         let mut inner = Fields::new(&raw, &path)?;
+        inner.refuse_unknown(&["tenant", "name"])?;
         let tenant = inner.required_string("tenant", 1, MAX_SHORT_CHARS)?;
         let name = inner.optional_string("name", 0, MAX_SHORT_CHARS)?;
         inner.finish()?;
@@ -518,6 +560,7 @@ fn parse_case(value: &Value, allow_partner: bool) -> Result<CaseInput, CaseError
         None => None,
         Some((raw, path)) => {
             let mut inner = Fields::new(&raw, &path)?;
+            inner.refuse_unknown(&["name", "email", "phone"])?;
             let name = inner.optional_string("name", 0, MAX_SHORT_CHARS)?;
             let email = match inner.optional_string("email", 0, MAX_SHORT_CHARS)? {
                 None => None,
@@ -545,6 +588,7 @@ fn parse_case(value: &Value, allow_partner: bool) -> Result<CaseInput, CaseError
         None => None,
         Some((raw, path)) => {
             let mut inner = Fields::new(&raw, &path)?;
+            inner.refuse_unknown(&["incident", "status"])?;
             let incident = inner.optional_string("incident", 0, MAX_SHORT_CHARS)?;
             let status = inner.optional_string("status", 0, MAX_SHORT_CHARS)?;
             inner.finish()?;
@@ -744,6 +788,19 @@ impl Fields {
             set.insert(bounded(text, &item_field, 1, MAX_SHORT_CHARS)?);
         }
         Ok(set)
+    }
+
+    /// Refuses the first field that is not one of `known`, before any known
+    /// field is looked at.
+    fn refuse_unknown(&self, known: &[&str]) -> Result<(), CaseError> {
+        match self
+            .remaining
+            .keys()
+            .find(|key| !known.contains(&key.as_str()))
+        {
+            None => Ok(()),
+            Some(key) => Err(CaseError::unknown(self.path_of(key))),
+        }
     }
 
     /// Refuses whatever was not taken: the first unknown field, by name.

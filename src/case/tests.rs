@@ -114,6 +114,23 @@ fn an_unknown_top_level_field_is_refused_by_name() {
 }
 
 #[test]
+fn a_misspelt_required_field_is_named_as_unknown_not_reported_missing() {
+    let error = refusal(|body| {
+        let severity = body["severity"].take();
+        body.as_object_mut().unwrap().remove("severity");
+        body["severty"] = severity;
+    });
+    assert_eq!(error.field, "severty");
+    assert_eq!(error.kind, CaseErrorKind::Unknown);
+    let nested = refusal(|body| {
+        body["customer"].as_object_mut().unwrap().remove("tenant");
+        body["customer"]["tenent"] = json!("x");
+    });
+    assert_eq!(nested.field, "customer.tenent");
+    assert_eq!(nested.kind, CaseErrorKind::Unknown);
+}
+
+#[test]
 fn an_unknown_nested_field_is_refused_by_its_path() {
     let error = refusal(|body| body["customer"]["tenent"] = json!("x"));
     assert_eq!(error.field, "customer.tenent");

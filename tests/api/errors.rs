@@ -79,6 +79,15 @@ async fn bad_intake_bodies_are_refused_with_the_field_named_and_nothing_stored()
     assert_eq!(unknown.field(), "severty");
     assert!(unknown.message().contains("severty"));
 
+    // A misspelt required field is named as the typo, not as a missing field.
+    let mut misspelt = mail_flow("E-1");
+    let severity = misspelt["severity"].take();
+    misspelt.as_object_mut().unwrap().remove("severity");
+    misspelt["severty"] = severity;
+    let typo_only = submit_refused(&app, &partner, misspelt.to_string().into_bytes()).await;
+    assert_error(&typo_only, StatusCode::BAD_REQUEST, "unknown_field");
+    assert_eq!(typo_only.field(), "severty");
+
     let mut with_partner = mail_flow("E-1");
     with_partner["partner"] = json!({"id": "pz", "training": ["exchange-transport"]});
     let smuggled = submit_refused(&app, &partner, with_partner.to_string().into_bytes()).await;
