@@ -327,13 +327,18 @@ pub async fn move_case(
         // refuses the move and naming the allowed ones is all that is needed.
         let current = state.store.case(&id, &scope).await?;
         if current.stage == Stage::Resolved && current.version == body.version {
-            let case = current.parsed_case().map_err(|error| {
-                ApiError::internal(StoreError::Corrupt {
-                    what: "case",
-                    case_id: current.id.clone(),
-                    message: error.to_string(),
-                })
-            })?;
+            // The policy sees the case as reopened: `reopened` counts this
+            // reopen too, as the stored case will once the move is applied.
+            let case = current
+                .parsed_case()
+                .map_err(|error| {
+                    ApiError::internal(StoreError::Corrupt {
+                        what: "case",
+                        case_id: current.id.clone(),
+                        message: error.to_string(),
+                    })
+                })?
+                .with_reopened(current.reopened.saturating_add(1));
             let partner = state.store.partner(&current.partner_id).await?;
             let outcome = state.policy.load().classify(&case, &partner.capabilities);
             request.reclassified = Some(outcome);

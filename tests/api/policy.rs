@@ -209,3 +209,34 @@ async fn reopening_re_classifies_with_the_partners_current_capabilities() {
         again.message()
     );
 }
+
+#[tokio::test]
+async fn a_reopen_is_classified_with_the_reopen_it_makes_counted() {
+    let rules = tempfile::tempdir().unwrap();
+    std::fs::write(
+        rules.path().join("main.rules"),
+        "rule \"reopened cases escalate\" {\n  when reopened >= 1\n  then escalate\n  \
+         because \"reopened {reopened} times\"\n}\n\ndefault partner because \"first line\"\n",
+    )
+    .unwrap();
+    let app = spawn_sqlite_with(rules.path()).await;
+    let partner = app.partner("pa").await;
+    let created = app.post("/v1/cases", &partner, &mail_flow("RO-1")).await;
+    assert_eq!(created.body["stage"], "partner_working");
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let resolved = app
+        .transition(&id, &partner, json!({"to": "resolved", "version": 1}))
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{:?}", resolved.body);
+
+    let reopened = app
+        .transition(&id, &partner, json!({"to": "reopened", "version": 2}))
+        .await;
+    assert_eq!(reopened.status, StatusCode::OK, "{:?}", reopened.body);
+    assert_eq!(reopened.body["reopened"], 1);
+    assert_eq!(reopened.body["stage"], "escalated");
+    assert_eq!(
+        reopened.body["outcome"]["reasons"],
+        json!(["reopened 1 times"])
+    );
+}
