@@ -501,24 +501,9 @@ impl Case {
     }
 }
 
-/// The fields of an intake case.
-const CASE_FIELDS: [&str; 12] = [
-    "external_id",
-    "customer",
-    "contact",
-    "product",
-    "category",
-    "severity",
-    "subject",
-    "description",
-    "affected_users",
-    "attempted",
-    "service_health",
-    "attributes",
-];
-
-/// The fields of a case that may carry the partner's capabilities.
-const CASE_FIELDS_WITH_PARTNER: [&str; 13] = [
+/// The fields of a case; the last, `partner`, only where a case may carry
+/// the partner's capabilities (`classify`, rule tests), never at intake.
+const CASE_FIELDS: [&str; 13] = [
     "external_id",
     "customer",
     "contact",
@@ -538,11 +523,12 @@ fn parse_case(value: &Value, allow_partner: bool) -> Result<CaseInput, CaseError
     let mut fields = Fields::new(value, "")?;
     // Unknown fields first: a misspelt required field (`severty`) is named
     // as the typo it is, not reported as a missing `severity`.
-    fields.refuse_unknown(if allow_partner {
-        &CASE_FIELDS_WITH_PARTNER[..]
-    } else {
+    let known = if allow_partner {
         &CASE_FIELDS[..]
-    })?;
+    } else {
+        &CASE_FIELDS[..CASE_FIELDS.len() - 1]
+    };
+    fields.refuse_unknown(known)?;
     let external_id = ExternalId::parse(
         &fields.required_string("external_id", 1, MAX_EXTERNAL_ID_CHARS)?,
         "external_id",

@@ -41,7 +41,7 @@ impl Caller {
                 .collect::<Vec<_>>()
                 .join(", ");
             Err(ApiError::Forbidden(format!(
-                "a `{role}` token may not {what}; this needs a token of role {allowed}"
+                "a token of role `{role}` may not {what}; this needs a token of role {allowed}"
             )))
         }
     }

@@ -99,7 +99,7 @@ pub async fn tokens(settings: &SettingsArgs, command: TokensCommand) -> Result<E
             store.close().await;
             let token = token.map_err(flag_error)?;
             eprintln!(
-                "created a `{role}` token for `{}` (shown only once):",
+                "created a token of role `{role}` for `{}` (shown only once):",
                 name.trim()
             );
             println!("{}", token.token);

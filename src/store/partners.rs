@@ -336,7 +336,7 @@ impl Store {
                 return Err(StoreError::Invalid {
                     field: "role",
                     message: format!(
-                        "a `{role}` token {} a partner",
+                        "a token of role `{role}` {} a partner",
                         if partner_id.is_some() {
                             "cannot name"
                         } else {
