@@ -22,6 +22,13 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Fails with the whole of stderr when it does not say `text`.
+#[track_caller]
+fn assert_stderr_has(output: &Output, text: &str) {
+    let stderr = stderr(output);
+    assert!(stderr.contains(text), "{stderr}");
+}
+
 #[test]
 fn migrate_creates_the_database_relative_to_the_working_directory_and_runs_twice() {
     let dir = tempfile::tempdir().unwrap();
@@ -99,11 +106,7 @@ fn partners_add_prints_only_the_token_and_partners_set_replaces_capabilities() {
         ],
     );
     assert_eq!(again.status.code(), Some(1));
-    assert!(
-        stderr(&again).contains("already exists"),
-        "{}",
-        stderr(&again)
-    );
+    assert_stderr_has(&again, "already exists");
 }
 
 #[test]
@@ -159,10 +162,10 @@ fn a_bad_email_or_id_is_refused_with_a_clear_message() {
         ],
     );
     assert_eq!(id.status.code(), Some(1));
-    assert!(stderr(&id).contains("--id"), "{}", stderr(&id));
+    assert_stderr_has(&id, "--id");
     let unknown = escalator(dir.path(), &["partners", "set", "--id", "nobody"]);
     assert_eq!(unknown.status.code(), Some(1));
-    assert!(stderr(&unknown).contains("nobody"), "{}", stderr(&unknown));
+    assert_stderr_has(&unknown, "nobody");
 }
 
 #[test]
@@ -214,11 +217,7 @@ fn a_database_that_cannot_be_opened_is_named_with_the_reason() {
         &["migrate", "--database", "sqlite://no/such/dir/x.db"],
     );
     assert_eq!(missing.status.code(), Some(1));
-    assert!(
-        stderr(&missing).contains("`sqlite://no/such/dir/x.db`"),
-        "{}",
-        stderr(&missing)
-    );
+    assert_stderr_has(&missing, "`sqlite://no/such/dir/x.db`");
 
     std::fs::write(dir.path().join("notes.db"), "not a database\n").unwrap();
     let not_db = escalator(
