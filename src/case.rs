@@ -329,15 +329,13 @@ impl Capabilities {
     /// "tooling"}`); `path` is its dotted path for errors (`partner`, or empty
     /// for a stand-alone partner file).
     pub fn from_json(value: &Value, path: &str) -> Result<Self, CaseError> {
-        let mut fields = Fields::new(value, path)?;
-        fields.refuse_unknown(&["id", "training", "documentation", "tooling"])?;
+        let mut fields = Fields::new(value, path, &["id", "training", "documentation", "tooling"])?;
         let id = fields
             .optional_string("id", 0, MAX_SHORT_CHARS)?
             .unwrap_or_default();
         let training = fields.string_set("training")?;
         let documentation = fields.string_set("documentation")?;
         let tooling = fields.string_set("tooling")?;
-        fields.finish()?;
         Ok(Self {
             id,
             training,
@@ -520,40 +518,33 @@ const CASE_FIELDS: [&str; 13] = [
 ];
 
 fn parse_case(value: &Value, allow_partner: bool) -> Result<CaseInput, CaseError> {
-    let mut fields = Fields::new(value, "")?;
-    // Unknown fields first: a misspelt required field (`severty`) is named
-    // as the typo it is, not reported as a missing `severity`.
     let known = if allow_partner {
         &CASE_FIELDS[..]
     } else {
         &CASE_FIELDS[..CASE_FIELDS.len() - 1]
     };
-    fields.refuse_unknown(known)?;
+    let mut fields = Fields::new(value, "", known)?;
     let external_id = ExternalId::parse(
         &fields.required_string("external_id", 1, MAX_EXTERNAL_ID_CHARS)?,
         "external_id",
     )?;
     let customer = {
         let (raw, path) = fields.required_object("customer")?;
-        let mut inner = Fields::new(&raw, &path)?;
-        inner.refuse_unknown(&["tenant", "name"])?;
+        let mut inner = Fields::new(&raw, &path, &["tenant", "name"])?;
         let tenant = inner.required_string("tenant", 1, MAX_SHORT_CHARS)?;
         let name = inner.optional_string("name", 0, MAX_SHORT_CHARS)?;
-        inner.finish()?;
         Customer { tenant, name }
     };
     let contact = match fields.optional_object("contact")? {
         None => None,
         Some((raw, path)) => {
-            let mut inner = Fields::new(&raw, &path)?;
-            inner.refuse_unknown(&["name", "email", "phone"])?;
+            let mut inner = Fields::new(&raw, &path, &["name", "email", "phone"])?;
             let name = inner.optional_string("name", 0, MAX_SHORT_CHARS)?;
             let email = match inner.optional_string("email", 0, MAX_SHORT_CHARS)? {
                 None => None,
                 Some(text) => Some(EmailAddress::parse(&text, &inner.path_of("email"))?),
             };
             let phone = inner.optional_string("phone", 0, MAX_SHORT_CHARS)?;
-            inner.finish()?;
             Some(Contact { name, email, phone })
         }
     };
@@ -573,11 +564,9 @@ fn parse_case(value: &Value, allow_partner: bool) -> Result<CaseInput, CaseError
     let service_health = match fields.optional_object("service_health")? {
         None => None,
         Some((raw, path)) => {
-            let mut inner = Fields::new(&raw, &path)?;
-            inner.refuse_unknown(&["incident", "status"])?;
+            let mut inner = Fields::new(&raw, &path, &["incident", "status"])?;
             let incident = inner.optional_string("incident", 0, MAX_SHORT_CHARS)?;
             let status = inner.optional_string("status", 0, MAX_SHORT_CHARS)?;
-            inner.finish()?;
             let health = ServiceHealth { incident, status };
             (!health.is_empty()).then_some(health)
         }
@@ -594,7 +583,6 @@ fn parse_case(value: &Value, allow_partner: bool) -> Result<CaseInput, CaseError
     } else {
         None
     };
-    fields.finish()?;
     Ok(CaseInput {
         case: Case {
             external_id,
@@ -659,16 +647,30 @@ struct Fields {
 }
 
 impl Fields {
-    fn new(value: &Value, path: &str) -> Result<Self, CaseError> {
-        match value {
-            Value::Object(map) => Ok(Self {
+    /// The fields of the object `value` at `path`. A key not in `known` is
+    /// refused here, before any field is read: a misspelt required field
+    /// (`severty`) is named as the typo it is, not reported as a missing
+    /// `severity`.
+    fn new(value: &Value, path: &str, known: &[&str]) -> Result<Self, CaseError> {
+        let fields = match value {
+            Value::Object(map) => Self {
                 path: path.to_owned(),
                 remaining: map.clone(),
-            }),
-            other => Err(CaseError::invalid(
-                if path.is_empty() { "(body)" } else { path },
-                format!("must be an object, found {}", type_name(other)),
-            )),
+            },
+            other => {
+                return Err(CaseError::invalid(
+                    if path.is_empty() { "(body)" } else { path },
+                    format!("must be an object, found {}", type_name(other)),
+                ))
+            }
+        };
+        match fields
+            .remaining
+            .keys()
+            .find(|key| !known.contains(&key.as_str()))
+        {
+            None => Ok(fields),
+            Some(key) => Err(CaseError::unknown(fields.path_of(key))),
         }
     }
 
@@ -774,27 +776,6 @@ impl Fields {
             set.insert(bounded(text, &item_field, 1, MAX_SHORT_CHARS)?);
         }
         Ok(set)
-    }
-
-    /// Refuses the first field that is not one of `known`, before any known
-    /// field is looked at.
-    fn refuse_unknown(&self, known: &[&str]) -> Result<(), CaseError> {
-        match self
-            .remaining
-            .keys()
-            .find(|key| !known.contains(&key.as_str()))
-        {
-            None => Ok(()),
-            Some(key) => Err(CaseError::unknown(self.path_of(key))),
-        }
-    }
-
-    /// Refuses whatever was not taken: the first unknown field, by name.
-    fn finish(self) -> Result<(), CaseError> {
-        match self.remaining.keys().next() {
-            None => Ok(()),
-            Some(key) => Err(CaseError::unknown(self.path_of(key))),
-        }
     }
 }
 
