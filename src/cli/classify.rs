@@ -85,42 +85,55 @@ pub(super) fn parse_cases(name: &str, text: &str) -> (Vec<Entry>, Vec<InputError
                     if line.trim().is_empty() {
                         continue;
                     }
-                    let position = format!("{name}:{}", number + 1);
                     match serde_json::from_str::<Value>(line) {
                         Ok(value) => entries.push(Entry {
-                            position,
+                            position: format!("{name}:{}", number + 1),
                             result: Case::from_json_with_partner(&value),
                         }),
-                        Err(error) => errors.push(InputError {
-                            position: format!("{position}:{}", json_column(&error)),
-                            message: format!("invalid JSON: {}", json_message(&error)),
-                        }),
+                        Err(error) => {
+                            errors.push(InputError::invalid_json(name, number + 1, &error));
+                        }
                     }
                 }
             } else {
-                errors.push(InputError {
-                    position: format!("{name}:{}:{}", error.line(), json_column(&error)),
-                    message: format!("invalid JSON: {}", json_message(&error)),
-                });
+                errors.push(InputError::invalid_json(name, error.line(), &error));
             }
         }
     }
     (entries, errors)
 }
 
-/// serde's message without its own " at line L column C", which the
-/// position in front of it already says (counted from the whole input).
-pub(super) fn json_message(error: &serde_json::Error) -> String {
-    let message = error.to_string();
-    let suffix = format!(" at line {} column {}", error.line(), error.column());
-    message
-        .strip_suffix(&suffix)
-        .map_or(message.clone(), str::to_owned)
+impl InputError {
+    /// Invalid JSON on line `line` of input `name`: the position is
+    /// `NAME:LINE:COL` (serde's column, from 1: serde says 0 right after a
+    /// newline at the end of the input), the message serde's without its own
+    /// " at line L column C", which the position already says.
+    pub(super) fn invalid_json(name: &str, line: usize, error: &serde_json::Error) -> Self {
+        let message = error.to_string();
+        let suffix = format!(" at line {} column {}", error.line(), error.column());
+        let message = message.strip_suffix(&suffix).unwrap_or(&message);
+        InputError {
+            position: format!("{name}:{line}:{}", error.column().max(1)),
+            message: format!("invalid JSON: {message}"),
+        }
+    }
 }
 
-/// serde's column, from 1 (serde says 0 right after a newline, at the end of the input).
-pub(super) fn json_column(error: &serde_json::Error) -> usize {
-    error.column().max(1)
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.position, self.message)
+    }
+}
+
+/// A parsed case as intake would take it: also refused when a string field
+/// holds a value outside the policy's declared `values`.
+pub(super) fn admitted(
+    policy: &Policy,
+    parsed: Result<CaseInput, CaseError>,
+) -> Result<CaseInput, CaseError> {
+    let input = parsed?;
+    policy.check_declared_values(&input.case)?;
+    Ok(input)
 }
 
 /// Reads a file, or stdin for `-`.
@@ -146,12 +159,7 @@ pub(super) fn read_input(path: &Path) -> Result<(String, String), CliError> {
 pub(super) fn read_partner(path: &Path) -> Result<Capabilities, CliError> {
     let (name, text) = read_input(path)?;
     let value: Value = serde_json::from_str(&text).map_err(|error| {
-        CliError::Failure(format!(
-            "{name}:{}:{}: invalid JSON: {}",
-            error.line(),
-            json_column(&error),
-            json_message(&error)
-        ))
+        CliError::Failure(InputError::invalid_json(&name, error.line(), &error).to_string())
     })?;
     Capabilities::from_json(&value, "")
         .map_err(|error| CliError::Failure(format!("{name}: {error}")))
@@ -178,14 +186,10 @@ pub fn run(settings: &SettingsArgs, args: &ClassifyArgs) -> Result<ExitCode, Cli
         let (entries, errors) = parse_cases(&name, &text);
         for error in errors {
             failed = true;
-            eprintln!("{}: {}", error.position, error.message);
+            eprintln!("{error}");
         }
         for entry in entries {
-            let parsed = entry.result.and_then(|input| {
-                policy.check_declared_values(&input.case)?;
-                Ok(input)
-            });
-            let input = match parsed {
+            let input = match admitted(&policy, entry.result) {
                 Ok(input) => input,
                 Err(error) => {
                     failed = true;

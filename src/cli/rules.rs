@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde_json::{Map, Value};
 
-use super::classify::{json_column, json_message, load_policy, parse_cases, read_input, rules_dir};
+use super::classify::{admitted, load_policy, parse_cases, read_input, rules_dir, InputError};
 use super::{CliError, ErrorFormat, RulesCommand};
 use crate::case::{Case, Tier};
 use crate::config::SettingsArgs;
@@ -116,10 +116,7 @@ fn test(dir: &Path, coverage: bool, format: ErrorFormat) -> Result<ExitCode, Cli
                 &mut test.case,
                 Err(crate::case::CaseError::invalid("case", "already taken")),
             );
-            let input = match case.and_then(|input| {
-                policy.check_declared_values(&input.case)?;
-                Ok(input)
-            }) {
+            let input = match admitted(&policy, case) {
                 Ok(input) => input,
                 Err(error) => {
                     println!(
@@ -221,14 +218,8 @@ fn json_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
 
 /// Parses a rule test file strictly: every shape error names the file and the field.
 fn parse_test_file(name: &str, text: &str) -> Result<Vec<TestCase>, String> {
-    let value: Value = serde_json::from_str(text).map_err(|error| {
-        format!(
-            "{name}:{}:{}: invalid JSON: {}",
-            error.line(),
-            json_column(&error),
-            json_message(&error)
-        )
-    })?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|error| InputError::invalid_json(name, error.line(), &error).to_string())?;
     let Value::Array(items) = value else {
         return Err(format!("{name}: must be an array of tests"));
     };
@@ -385,16 +376,11 @@ fn bench(dir: &Path, file: &Path) -> Result<ExitCode, CliError> {
     let (name, text) = read_input(file)?;
     let (entries, errors) = parse_cases(&name, &text);
     for error in &errors {
-        eprintln!("{}: {}", error.position, error.message);
+        eprintln!("{error}");
     }
     let mut cases = Vec::new();
     for entry in entries {
-        // Refused as `classify` and intake refuse it, declared values included.
-        let result = entry.result.and_then(|input| {
-            policy.check_declared_values(&input.case)?;
-            Ok(input)
-        });
-        match result {
+        match admitted(&policy, entry.result) {
             Ok(input) => {
                 let partner = input.partner.unwrap_or_default();
                 cases.push((input.case, partner));
