@@ -636,7 +636,7 @@ impl Sources<'_> {
 /// connection of the pool would see a database of its own).
 fn parse_database_url(text: &str) -> Result<String, String> {
     use std::str::FromStr;
-    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+    if crate::store::is_postgres_url(text) {
         sqlx::postgres::PgConnectOptions::from_str(text).map_err(|error| {
             format!(
                 "`{}` is not a PostgreSQL URL ({error})",
@@ -726,18 +726,13 @@ fn read_file(explicit: Option<&Path>) -> Result<(FileSettings, PathBuf, String),
     };
     let text = String::from_utf8(bytes).map_err(|error| {
         // Located at the first bad byte; columns count characters from 1.
-        let bytes = error.as_bytes();
-        let valid_up_to = error.utf8_error().valid_up_to();
-        let valid = bytes
-            .get(..valid_up_to)
-            .and_then(|valid| std::str::from_utf8(valid).ok())
-            .unwrap_or_default();
-        let (line, column) = line_column(valid, valid.len());
+        let at = error.utf8_error().valid_up_to();
+        let (line, column) = line_column(&String::from_utf8_lossy(error.as_bytes()), at);
         ConfigError::NotUtf8 {
             path: path.clone(),
             line,
             column,
-            byte: bytes.get(valid_up_to).copied().unwrap_or_default(),
+            byte: error.as_bytes().get(at).copied().unwrap_or_default(),
         }
     })?;
     let file = toml::from_str(&text).map_err(|error| ConfigError::Toml {

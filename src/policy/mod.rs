@@ -85,10 +85,6 @@ pub fn read_sources(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
         if path.extension().is_none_or(|e| e != "rules") || !path.is_file() {
             continue;
         }
-        let bytes = std::fs::read(&path).map_err(|source| LoadError::Io {
-            path: path.clone(),
-            source,
-        })?;
         // `rules fmt` writes back to `dir/name`, so the name must be exact.
         let name = entry.file_name().into_string().map_err(|_| LoadError::Io {
             path: path.clone(),
@@ -96,6 +92,10 @@ pub fn read_sources(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
                 std::io::ErrorKind::InvalidData,
                 "the file name is not UTF-8; rename the file",
             ),
+        })?;
+        let bytes = std::fs::read(&path).map_err(|source| LoadError::Io {
+            path: path.clone(),
+            source,
         })?;
         files.push(match String::from_utf8(bytes) {
             Ok(text) => (SourceFile { name, text }, None),
@@ -116,7 +116,7 @@ pub fn read_sources(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
             ),
         });
     }
-    files.sort_by(|(a, _), (b, _)| a.name.as_bytes().cmp(b.name.as_bytes()));
+    files.sort_by(|(a, _), (b, _)| policy_order(a, b));
     let not_utf8: Vec<Raw> = files
         .iter()
         .enumerate()
@@ -142,6 +142,11 @@ pub fn read_sources(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
     Ok(files)
 }
 
+/// The order of a policy's files: by the bytes of their names.
+fn policy_order(a: &SourceFile, b: &SourceFile) -> std::cmp::Ordering {
+    a.name.as_bytes().cmp(b.name.as_bytes())
+}
+
 /// A checked, compiled escalation policy. Immutable once loaded.
 #[derive(Debug)]
 pub struct Policy {
@@ -158,7 +163,7 @@ impl Policy {
 
     /// Checks and compiles a policy from its files (any order; they are sorted by name).
     pub fn from_sources(mut files: Vec<SourceFile>) -> Result<Loaded, Diagnostics> {
-        files.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+        files.sort_by(policy_order);
         let mut raws = Vec::new();
         let mut parsed = Vec::with_capacity(files.len());
         for (index, file) in files.iter().enumerate() {

@@ -40,12 +40,17 @@ pub struct SyntaxError {
 /// tracks literal tokens, so that a missing `}` or `,` is named where it is
 /// missing. Tracking them slows every parse by a quarter, so only a file
 /// already known to be wrong pays for it. The switch is pest's and
-/// process-wide: a parse running at the same time on another thread (a
-/// reload) at worst pays for the tracking too.
+/// process-wide: the lock keeps one failing parse from switching it off
+/// under another; a good file parsed meanwhile at worst pays for tracking.
 fn detailed_error(first: pest::error::Error<Rule>, source: &str, file: usize) -> SyntaxError {
+    static DETAIL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let guard = DETAIL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     pest::set_error_detail(true);
     let again = RulesParser::parse(Rule::file, source);
     pest::set_error_detail(false);
+    drop(guard);
     match again {
         Err(error) => convert_error(&error, source, file),
         Ok(_) => convert_error(&first, source, file),

@@ -120,7 +120,7 @@ macro_rules! bind_all {
 impl Pool {
     /// Opens a pool for `url`: `sqlite://FILE` (created if missing) or `postgres://…`.
     pub(crate) async fn connect(url: &str) -> Result<Pool, sqlx::Error> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        if is_postgres_url(url) {
             let options = PgConnectOptions::from_str(url)?;
             // One connection first: the pool retries a failed connect until
             // its acquire timeout (30 s) and then reports only that it timed
@@ -331,10 +331,15 @@ pub(crate) fn violated_constraint(error: &sqlx::Error) -> Option<Constraint> {
     }
 }
 
+/// Whether `url` names a PostgreSQL database (else it is SQLite's).
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 /// The database URL as messages show it: a PostgreSQL password is replaced
 /// by `***`; an SQLite URL is shown as given.
 pub fn display_url(url: &str) -> String {
-    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+    if !is_postgres_url(url) {
         return url.to_owned();
     }
     match url::Url::parse(url) {

@@ -25,7 +25,7 @@ mod write;
 use sqlx::migrate::Migrator;
 
 pub use cases::{CasePage, CaseQuery, MAX_PAGE};
-pub use db::display_url as display_database_url;
+pub use db::{display_url as display_database_url, is_postgres_url};
 pub use deadline_claims::ClaimedDeadline;
 pub use delivery::{ClaimedEmail, DeliveryOutcome, DeliveryResult, OutboxEntry, OUTBOX_STATUSES};
 pub use error::StoreError;
@@ -112,27 +112,22 @@ impl Store {
             pool,
             intake_queue: None,
         };
-        if let Err(error) = store.migrate().await {
+        if let Err(error) = store.migrate(&database).await {
             store.close().await;
-            return Err(match error {
-                StoreError::Migrate { source, .. } => StoreError::Migrate {
-                    context: migrate_context(&database, &source),
-                    source,
-                },
-                other => other,
-            });
+            return Err(error);
         }
         Ok(store)
     }
 
     /// Applies pending migrations; safe to run any number of times.
-    pub async fn migrate(&self) -> Result<(), StoreError> {
+    /// `database` is the URL as messages show it.
+    async fn migrate(&self, database: &str) -> Result<(), StoreError> {
         let result = match &self.pool {
             Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
             Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
         };
         result.map_err(|source| StoreError::Migrate {
-            context: "cannot apply database migrations".to_owned(),
+            context: migrate_context(database, &source),
             source,
         })
     }
