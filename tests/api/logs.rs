@@ -54,7 +54,9 @@ fn token(dir: &Path, args: &[&str]) -> String {
 fn serve(dir: &Path) -> Serve {
     let mut child = escalator(dir)
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-        .env("RUST_LOG", "info")
+        // The API's "answered" lines (debug) show that the log holds the
+        // requests; everything else at the default level.
+        .env("RUST_LOG", "info,escalator::api=debug")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -155,8 +157,19 @@ async fn refused_requests_leave_no_error_in_the_log() {
     // process is gone the reader sees the end of the log.
     let _ = server.child.kill();
     let _ = server.child.wait();
-    let errors: Vec<String> = server
-        .lines
+    let lines: Vec<String> = server.lines.iter().collect();
+    let answered: Vec<u64> = lines
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|entry| entry["fields"]["message"] == "answered")
+        .filter_map(|entry| entry["fields"]["status"].as_u64())
+        .collect();
+    assert_eq!(
+        answered,
+        [201, 409, 409, 409, 400, 404],
+        "the log holds every request"
+    );
+    let errors: Vec<&String> = lines
         .iter()
         .filter(|line| {
             serde_json::from_str::<Value>(line).map_or(true, |entry| entry["level"] == "ERROR")
