@@ -1,6 +1,5 @@
 //! `escalator outbox list|retry` through the real binary, on a SQLite file.
 
-use std::path::Path;
 use std::process::Output;
 
 use escalator::store::Store;
@@ -8,20 +7,10 @@ use escalator::telemetry::Metrics;
 use escalator::workflow::Role;
 use serde_json::Value;
 
-use crate::binary;
+use crate::binary::{assert_stderr_has, run_in as escalator, stderr};
 use crate::fixtures::{
     add_partner, after, dispatcher, entry, escalated_case, events_of, mail_settings, t0,
 };
-
-fn escalator(dir: &Path, args: &[&str]) -> Output {
-    let mut command = binary::escalator();
-    command
-        .args(args)
-        .current_dir(dir)
-        .env("ESCALATOR_DATABASE_URL", "sqlite://cli.db")
-        .output()
-        .unwrap()
-}
 
 fn json(output: &Output) -> Value {
     assert!(
@@ -30,10 +19,6 @@ fn json(output: &Output) -> Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,14 +87,10 @@ async fn outbox_list_shows_rows_and_retry_queues_a_failed_one_again_with_an_even
     );
     let missing = escalator(dir.path(), &["outbox", "retry", "m_nope"]);
     assert_eq!(missing.status.code(), Some(1));
-    assert!(
-        stderr(&missing).contains("no outbox row `m_nope`"),
-        "{}",
-        stderr(&missing)
-    );
+    assert_stderr_has(&missing, "no outbox row `m_nope`");
     let bad = escalator(dir.path(), &["outbox", "list", "--status", "lost"]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(stderr(&bad).contains("`lost`"), "{}", stderr(&bad));
+    assert_stderr_has(&bad, "`lost`");
 
     // The retried row is delivered by the next pass.
     let mut settings = mail_settings(None);
@@ -131,11 +112,7 @@ fn serve_that_will_not_start_creates_no_database() {
     let dir = tempfile::tempdir().unwrap();
     let no_policy = escalator(dir.path(), &["serve", "--listen", "127.0.0.1:0"]);
     assert_eq!(no_policy.status.code(), Some(1));
-    assert!(
-        stderr(&no_policy).contains("policy"),
-        "{}",
-        stderr(&no_policy)
-    );
+    assert_stderr_has(&no_policy, "policy");
     assert!(
         !dir.path().join("cli.db").exists(),
         "{:?}",
@@ -156,11 +133,7 @@ fn serve_that_will_not_start_creates_no_database() {
         ],
     );
     assert_eq!(bad_smtp.status.code(), Some(1));
-    assert!(
-        stderr(&bad_smtp).contains("smtp_url"),
-        "{}",
-        stderr(&bad_smtp)
-    );
+    assert_stderr_has(&bad_smtp, "smtp_url");
     assert!(!dir.path().join("cli.db").exists());
 }
 

@@ -1,33 +1,6 @@
 //! The database commands of the real binary against a temporary SQLite file.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn escalator(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_escalator"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("ESCALATOR_DATABASE_URL")
-        .env_remove("ESCALATOR_CONFIG")
-        .env("ESCALATOR_DATABASE_URL", "sqlite://cli.db")
-        .output()
-        .unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Fails with the whole of stderr when it does not say `text`.
-#[track_caller]
-fn assert_stderr_has(output: &Output, text: &str) {
-    let stderr = stderr(output);
-    assert!(stderr.contains(text), "{stderr}");
-}
+use crate::binary::{assert_stderr_has, run_in as escalator, stderr, stdout};
 
 #[test]
 fn migrate_creates_the_database_relative_to_the_working_directory_and_runs_twice() {

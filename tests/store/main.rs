@@ -6,6 +6,8 @@
     reason = "test code: a failed step is a failed test, reported with its value"
 )]
 
+#[path = "../support/binary.rs"]
+mod binary;
 #[path = "../support/postgres.rs"]
 mod postgres;
 #[macro_use]
