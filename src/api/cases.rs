@@ -160,16 +160,13 @@ pub async fn list_cases(
             return Err(bad("is given more than once".to_owned()));
         }
         seen.push(name.clone());
-        // An empty value counts as absent, but only for a known parameter:
-        // `?stge=` is still a typo.
-        let known = ["stage", "limit", "cursor"].contains(&name.as_ref());
-        if known && value.is_empty() {
-            continue;
-        }
         match name.as_ref() {
+            // An empty value counts as absent, but only for a known
+            // parameter: `?stge=` is still a typo.
+            "stage" | "limit" | "cursor" if value.is_empty() => {}
             "stage" => query.stage = Some(value.parse::<Stage>().map_err(bad)?),
             "limit" => {
-                if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+                if !value.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(bad(format!(
                         "`{}` is not a whole number from 1 to {MAX_PAGE}",
                         shorten(&value)
