@@ -12,6 +12,15 @@ use crate::fixtures::{
     add_partner, after, dispatcher, entry, escalated_case, events_of, mail_settings, t0,
 };
 
+/// `escalator serve` on the shipped policy with `extra` flags, run to its
+/// end: the tests that use it expect it to refuse to start.
+fn serve_with_shipped_rules(dir: &std::path::Path, extra: &[&str]) -> Output {
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--rules", rules];
+    args.extend_from_slice(extra);
+    escalator(dir, &args)
+}
+
 fn json(output: &Output) -> Value {
     assert!(
         output.status.success(),
@@ -119,19 +128,7 @@ fn serve_that_will_not_start_creates_no_database() {
         std::fs::read_dir(dir.path()).unwrap().collect::<Vec<_>>()
     );
 
-    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
-    let bad_smtp = escalator(
-        dir.path(),
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--rules",
-            rules,
-            "--smtp-url",
-            "http://mail.example",
-        ],
-    );
+    let bad_smtp = serve_with_shipped_rules(dir.path(), &["--smtp-url", "http://mail.example"]);
     assert_eq!(bad_smtp.status.code(), Some(1));
     assert_stderr_has(&bad_smtp, "smtp_url");
     assert!(!dir.path().join("cli.db").exists());
@@ -144,19 +141,7 @@ fn serve_that_will_not_start_creates_no_database() {
 fn serve_refuses_an_outbox_directory_it_cannot_write() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a-file"), "x").unwrap();
-    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
-    let output = escalator(
-        dir.path(),
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--rules",
-            rules,
-            "--outbox-dir",
-            "a-file/outbox",
-        ],
-    );
+    let output = serve_with_shipped_rules(dir.path(), &["--outbox-dir", "a-file/outbox"]);
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
     assert!(
