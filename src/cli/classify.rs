@@ -286,9 +286,9 @@ pub fn render_text(outcome: &Outcome) -> String {
 
 /// `1d`, `4h`, `90m`: the largest unit that divides the minutes.
 pub fn human_minutes(minutes: u64) -> String {
-    if minutes > 0 && minutes % (24 * 60) == 0 {
+    if minutes > 0 && minutes.is_multiple_of(24 * 60) {
         format!("{}d", minutes / (24 * 60))
-    } else if minutes > 0 && minutes % 60 == 0 {
+    } else if minutes > 0 && minutes.is_multiple_of(60) {
         format!("{}h", minutes / 60)
     } else {
         format!("{minutes}m")
