@@ -200,14 +200,13 @@ impl Smtp {
             setting: "smtp_url",
             detail: format!("`{}` is not a URL ({error})", redact(url)),
         })?;
-        let server = format!(
-            "{}://{}:{}",
-            parsed.scheme(),
-            parsed.host_str().unwrap_or_default(),
-            parsed
-                .port()
-                .map_or_else(|| "default".to_owned(), |port| port.to_string())
-        );
+        let server = server_label(&parsed).ok_or_else(|| SendError::Config {
+            setting: "smtp_url",
+            detail: format!(
+                "`{}` is not an SMTP URL; use smtp://host:port, smtp://host:port?tls=required or smtps://host:port",
+                redact(url)
+            ),
+        })?;
         let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|error| SendError::Config {
                 setting: "smtp_url",
@@ -409,6 +408,25 @@ fn direct_endpoint(url: &url::Url, server: &str) -> Result<Option<Endpoint>, Sen
     }))
 }
 
+/// `scheme://host:port` of an SMTP URL, for logs and errors, with the port
+/// lettre connects to when the URL names none (25 plain, 587 STARTTLS, 465
+/// implicit TLS); `None` for a scheme that is not SMTP.
+fn server_label(url: &url::Url) -> Option<String> {
+    let starttls = url.query_pairs().any(|(key, _)| key == "tls");
+    let default_port = match url.scheme() {
+        "smtp" if starttls => 587,
+        "smtp" => 25,
+        "smtps" => 465,
+        _ => return None,
+    };
+    Some(format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap_or_default(),
+        url.port().unwrap_or(default_port)
+    ))
+}
+
 /// The URL without its password, for messages.
 fn redact(url: &str) -> String {
     match url::Url::parse(url) {
@@ -577,6 +595,44 @@ mod tests {
         assert!(direct_endpoint(&implicit, "smtps://mail.example")
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn the_server_in_logs_and_errors_names_the_port_connected_to() {
+        let destination = |url: &str| {
+            let settings = MailSettings {
+                smtp_url: Some(url.to_owned()),
+                ..MailSettings::default()
+            };
+            Transport::from_settings(&settings).unwrap().destination()
+        };
+        assert_eq!(destination("smtp://mail.example"), "smtp://mail.example:25");
+        assert_eq!(
+            destination("smtp://mail.example?tls=required"),
+            "smtp://mail.example:587"
+        );
+        assert_eq!(
+            destination("smtp://mail.example?tls=opportunistic"),
+            "smtp://mail.example:587"
+        );
+        assert_eq!(
+            destination("smtps://u:pw@mail.example"),
+            "smtps://mail.example:465"
+        );
+        assert_eq!(
+            destination("smtp://mail.example:2525"),
+            "smtp://mail.example:2525"
+        );
+
+        let settings = MailSettings {
+            smtp_url: Some("http://u:pw@mail.example".to_owned()),
+            ..MailSettings::default()
+        };
+        let error = Transport::from_settings(&settings).unwrap_err().to_string();
+        assert!(
+            error.contains("`http://u:***@mail.example/` is not an SMTP URL"),
+            "{error}"
+        );
     }
 
     #[test]
