@@ -11,7 +11,10 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Connection, FromRow, PgConnection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use sqlx::{
+    Connection, FromRow, PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool,
+    Transaction,
+};
 
 /// How long an SQLite writer waits for the write lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -138,6 +141,7 @@ impl Pool {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(SQLITE_BUSY_TIMEOUT)
             .foreign_keys(true);
+        switch_to_wal(&options).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
@@ -200,6 +204,37 @@ impl Pool {
             Pool::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// Opens one connection to put the file in WAL mode, retrying while another
+/// process holds the lock, for up to the busy timeout.
+///
+/// Switching a new file to WAL needs an exclusive lock that SQLite does not
+/// wait for (the busy timeout does not apply to it), so processes opening a
+/// new file at once (`serve` and `partners add`) could fail with "database
+/// is locked". WAL mode is stored in the file: once it is set, opening a
+/// connection takes no such lock.
+async fn switch_to_wal(options: &SqliteConnectOptions) -> Result<(), sqlx::Error> {
+    let give_up = std::time::Instant::now() + SQLITE_BUSY_TIMEOUT;
+    loop {
+        match SqliteConnection::connect_with(options).await {
+            Ok(connection) => return connection.close().await,
+            Err(error) if is_busy(&error) && std::time::Instant::now() < give_up => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Whether SQLite answered `SQLITE_BUSY` ("database is locked"), whose
+/// extended codes all have 5 in their low byte.
+fn is_busy(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|database| database.code())
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == 5)
 }
 
 impl Tx {

@@ -88,6 +88,21 @@ fn migrate_context(database: &str, source: &sqlx::migrate::MigrateError) -> Stri
     }
 }
 
+/// Applies the SQLite migrations while holding the write lock.
+///
+/// sqlx takes no lock around SQLite migrations: two processes opening a
+/// fresh file at once (`serve` starting while `partners add` runs) both find
+/// migration 1 pending, and the later one fails with "table partners already
+/// exists". Inside `BEGIN IMMEDIATE` the second waits for the first (busy
+/// timeout) and then finds it applied; sqlx runs each migration in a
+/// savepoint of this transaction.
+async fn migrate_sqlite(pool: &sqlx::SqlitePool) -> Result<(), sqlx::migrate::MigrateError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    SQLITE_MIGRATIONS.run_direct(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// A handle on the database; cheap to clone, shared by the API and the workers.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -123,7 +138,8 @@ impl Store {
     /// `database` is the URL as messages show it.
     async fn migrate(&self, database: &str) -> Result<(), StoreError> {
         let result = match &self.pool {
-            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
+            Pool::Sqlite(pool) => migrate_sqlite(pool).await,
+            // sqlx holds an advisory lock around PostgreSQL migrations.
             Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
         };
         result.map_err(|source| StoreError::Migrate {

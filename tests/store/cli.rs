@@ -14,6 +14,46 @@ fn migrate_creates_the_database_relative_to_the_working_directory_and_runs_twice
 }
 
 #[test]
+fn commands_started_at_once_on_a_fresh_file_all_succeed() {
+    // Every command puts the file it opens in WAL mode and migrates it;
+    // started together on a new file, each must wait for the others or find
+    // their work done, never fail with "database is locked" or half-way
+    // through another's migration.
+    for round in 0..10 {
+        let dir = tempfile::tempdir().unwrap();
+        let children: Vec<_> = (0..6)
+            .map(|n| {
+                let mut command = crate::binary::escalator();
+                command
+                    .current_dir(dir.path())
+                    .env("ESCALATOR_DATABASE_URL", "sqlite://cli.db")
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                if n % 2 == 0 {
+                    command.arg("migrate");
+                } else {
+                    let id = format!("p{n}");
+                    command.args(["partners", "add", "--id", &id, "--name", "P"]);
+                    command.args(["--email", "desk@p.example"]);
+                }
+                command.spawn().unwrap()
+            })
+            .collect();
+        for child in children {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "round {round}: {}",
+                stderr(&output)
+            );
+        }
+        let listed = escalator(dir.path(), &["partners", "list"]);
+        let json: serde_json::Value = serde_json::from_str(&stdout(&listed)).unwrap();
+        assert_eq!(json["items"].as_array().unwrap().len(), 3, "{json}");
+    }
+}
+
+#[test]
 fn partners_add_prints_only_the_token_and_partners_set_replaces_capabilities() {
     let dir = tempfile::tempdir().unwrap();
     let added = escalator(
