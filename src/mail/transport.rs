@@ -123,18 +123,25 @@ impl Transport {
     /// Makes sure `.eml` files can be written: creates the outbox directory
     /// and writes and removes a probe file in it, so that `serve` refuses to
     /// start rather than retry every email against a directory it cannot
-    /// write. Nothing to do for SMTP (a server that is down may come back).
+    /// write; then removes the temporary files abandoned writes left there
+    /// (see [`remove_abandoned_temporaries`]). Nothing to do for SMTP (a
+    /// server that is down may come back).
     pub async fn prepare(&self) -> Result<(), SendError> {
         let Inner::Files(files) = &*self.inner else {
             return Ok(());
         };
-        let probe = files.dir.join(format!(".tmp-probe-{}", std::process::id()));
+        let probe = files
+            .dir
+            .join(format!("{TEMP_PREFIX}probe-{}", std::process::id()));
         let result = async {
             tokio::fs::create_dir_all(&files.dir).await?;
             tokio::fs::write(&probe, b"").await?;
             tokio::fs::remove_file(&probe).await
         }
         .await;
+        if result.is_ok() {
+            remove_abandoned_temporaries(&files.dir, files.timeout).await;
+        }
         result.map_err(|error| SendError::Config {
             setting: "outbox_dir",
             detail: format!(
@@ -449,6 +456,10 @@ struct Files {
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// How temporary files in the outbox directory begin. They never end in
+/// `.eml`: a half-written one must not look like a message.
+const TEMP_PREFIX: &str = ".tmp-";
+
 impl Files {
     async fn write(&self, message: &Message) -> Result<(), SendError> {
         let via = format!("files in {}", self.dir.display());
@@ -489,7 +500,7 @@ impl Files {
 async fn write_atomically(dir: &Path, target: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tokio::fs::create_dir_all(dir).await?;
     let temp = dir.join(format!(
-        ".tmp-{}-{}.eml",
+        "{TEMP_PREFIX}{}-{}",
         std::process::id(),
         TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
@@ -505,6 +516,45 @@ async fn write_atomically(dir: &Path, target: &Path, bytes: &[u8]) -> std::io::R
         let _ = tokio::fs::remove_file(&temp).await;
     }
     result
+}
+
+/// Removes the temporary files of writes that were abandoned: a process
+/// killed mid-write (or a write cut off by the send timeout) leaves its
+/// temporary file behind, and nothing else would ever remove it. A file
+/// older than `send_timeout` belongs to no live write, since a write is
+/// given up after that long; younger ones may be another instance's write
+/// in progress and are left alone. Failures are only logged: leftovers are
+/// untidy, not a reason to refuse to start.
+async fn remove_abandoned_temporaries(dir: &Path, send_timeout: Duration) {
+    let mut entries = match tokio::fs::read_dir(dir).await {
+        Ok(entries) => entries,
+        Err(error) => {
+            tracing::warn!(dir = %dir.display(), %error, "cannot look for abandoned temporary files");
+            return;
+        }
+    };
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        if !entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            continue;
+        }
+        let abandoned = entry
+            .metadata()
+            .await
+            .and_then(|metadata| metadata.modified())
+            .is_ok_and(|modified| modified.elapsed().is_ok_and(|age| age > send_timeout));
+        if !abandoned {
+            continue;
+        }
+        let path = entry.path();
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => tracing::info!(file = %path.display(), "removed an abandoned temporary file"),
+            // Another instance starting at the same time removed it first.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => {
+                tracing::warn!(file = %path.display(), %error, "cannot remove an abandoned temporary file");
+            }
+        }
+    }
 }
 
 /// `<c_1.escalated@host>` → `c_1.escalated@host.eml`; anything outside a

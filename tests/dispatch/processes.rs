@@ -1,6 +1,7 @@
 //! The real `escalator serve` process: a sender killed mid-send is taken
 //! over by the next one after its lease, and the shipped quickstart (no SMTP
-//! configured) writes `.eml` files to `outbox/`.
+//! configured) writes `.eml` files to `outbox/` and clears the temporary
+//! files killed writers left there.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -178,6 +179,53 @@ async fn the_quickstart_without_smtp_writes_the_eml_file_to_outbox_and_marks_the
         .unwrap_or_else(|error| panic!("{}: {error}\n{}", file.display(), serve.log()));
     assert!(text.contains(&format!("[ESC-{}]", case.id)), "{text}");
     assert_eq!(events_of(&store, &case.id, "email_sent").await.len(), 1);
+    drop(serve);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_removes_the_temporary_files_that_killed_writers_left_in_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("escalator.db").display());
+    let store = Store::connect(&database).await.unwrap();
+    add_partner(&store, "contoso").await;
+    let (_, row) = escalated_case(&store, "contoso", "CASE-1", &[], Utc::now()).await;
+
+    // What a writer killed between creating its temporary file and renaming
+    // it leaves behind (an empty file, as `kill -9` mid-write leaves it),
+    // under the current name and the name earlier versions used; and a file
+    // of the operator's that is not ours.
+    let outbox = dir.path().join("outbox");
+    std::fs::create_dir_all(&outbox).unwrap();
+    let long_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    for name in [".tmp-4000000-0", ".tmp-4000000-1.eml"] {
+        let file = std::fs::File::create(outbox.join(name)).unwrap();
+        file.set_modified(long_ago).unwrap();
+    }
+    std::fs::write(outbox.join("notes.txt"), "kept").unwrap();
+
+    let serve = Serve::start(dir.path(), &database, None, "serve");
+    let sent = eventually("the row is sent", Duration::from_secs(30), || {
+        let store = store.clone();
+        let row = row.clone();
+        async move { Some(entry(&store, &row).await).filter(|entry| entry.status == "sent") }
+    })
+    .await;
+    let mut names: Vec<String> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let message = format!(
+        "{}.eml",
+        sent.message_id.trim_matches(|c| c == '<' || c == '>')
+    );
+    assert_eq!(
+        names,
+        [message, "notes.txt".to_owned()],
+        "only the message and the operator's file are left\n{}",
+        serve.log()
+    );
     drop(serve);
     store.close().await;
 }
