@@ -329,9 +329,18 @@ impl Store {
             .begin()
             .await
             .context("cannot begin recording delivery results")?;
-        let mut written = Vec::with_capacity(results.len());
-        for result in results {
-            written.push(record_one(&mut tx, instance, result).await?);
+        // Rows are written case by case in one fixed order, whatever order
+        // the sends finished in: two instances recording results of the same
+        // cases then lock those cases' rows in the same order, and cannot
+        // deadlock on PostgreSQL.
+        let mut order: Vec<usize> = (0..results.len()).collect();
+        order.sort_by(|a, b| {
+            let (a, b) = (&results[*a].email, &results[*b].email);
+            (&a.case_id, &a.id).cmp(&(&b.case_id, &b.id))
+        });
+        let mut written = vec![false; results.len()];
+        for index in order {
+            written[index] = record_one(&mut tx, instance, &results[index]).await?;
         }
         tx.commit()
             .await

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use escalator::mail::Dispatcher;
-use escalator::store::Store;
+use escalator::store::{DeliveryOutcome, DeliveryResult, Store};
 use escalator::telemetry::Metrics;
 use tokio_util::sync::CancellationToken;
 
@@ -18,6 +18,7 @@ use crate::smtp::SmtpServer;
 
 contract_tests!(
     an_expired_lease_is_claimed_again_and_the_first_owner_cannot_record_a_result,
+    results_recorded_together_answer_in_the_order_they_were_given,
     a_dispatcher_told_to_stop_claims_nothing_and_the_row_stays_pending,
 );
 
@@ -75,6 +76,49 @@ async fn an_expired_lease_is_claimed_again_and_the_first_owner_cannot_record_a_r
     assert_eq!(entry(&store, &row).await.status, "sent");
     assert_eq!(events_of(&store, &case.id, "email_sent").await.len(), 1);
     assert!(events_of(&store, &case.id, "email_failed").await.is_empty());
+}
+
+/// A batch is written in case order (so that two instances lock cases in
+/// the same order), but whether each result was written is answered in the
+/// order the results were given.
+async fn results_recorded_together_answer_in_the_order_they_were_given(store: Store) {
+    add_partner(&store, "contoso").await;
+    let lease = Duration::from_secs(10);
+    escalated_case(&store, "contoso", "CASE-1", &[], t0()).await;
+    let mine = store.claim_emails("a", after(10), lease, 10).await.unwrap();
+    escalated_case(&store, "contoso", "CASE-2", &[], after(20)).await;
+    let theirs = store.claim_emails("b", after(30), lease, 10).await.unwrap();
+    assert_eq!((mine.len(), theirs.len()), (1, 1));
+
+    // Both orders: one of them is not the order the rows are written in.
+    for reversed in [false, true] {
+        let mut emails = vec![(mine[0].clone(), true), (theirs[0].clone(), false)];
+        if reversed {
+            emails.reverse();
+        }
+        let results: Vec<DeliveryResult> = emails
+            .iter()
+            .map(|(email, _)| DeliveryResult {
+                email: email.clone(),
+                outcome: DeliveryOutcome::Retry {
+                    next_attempt_at: after(100),
+                    error: "451 try later".to_owned(),
+                },
+                at: after(40),
+            })
+            .collect();
+        let written = store.record_deliveries("a", &results).await.unwrap();
+        let expected: Vec<bool> = emails.iter().map(|(_, held)| *held).collect();
+        assert_eq!(written, expected, "reversed: {reversed}");
+        // Re-claim the retried row for the second round.
+        if !reversed {
+            let again = store
+                .claim_emails("a", after(100), lease, 10)
+                .await
+                .unwrap();
+            assert_eq!(again.len(), 1);
+        }
+    }
 }
 
 async fn a_dispatcher_told_to_stop_claims_nothing_and_the_row_stays_pending(store: Store) {
