@@ -495,7 +495,8 @@ impl Files {
 }
 
 /// Writes a temporary file next to the target, flushes it to disk and
-/// renames it into place, so a reader never sees half a message. Writing
+/// renames it into place (then flushes the directory, so the rename
+/// survives a power cut), so a reader never sees half a message. Writing
 /// the same `Message-ID` again replaces the file.
 async fn write_atomically(dir: &Path, target: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tokio::fs::create_dir_all(dir).await?;
@@ -509,13 +510,25 @@ async fn write_atomically(dir: &Path, target: &Path, bytes: &[u8]) -> std::io::R
         file.write_all(bytes).await?;
         file.sync_all().await?;
         drop(file);
-        tokio::fs::rename(&temp, target).await
+        tokio::fs::rename(&temp, target).await?;
+        sync_directory(dir).await
     }
     .await;
     if result.is_err() {
         let _ = tokio::fs::remove_file(&temp).await;
     }
     result
+}
+
+/// Flushes a directory's entries to disk. A rename is durable only once
+/// its directory is: without this, a power cut could take back a message
+/// file after its row was recorded as sent.
+async fn sync_directory(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    tokio::fs::File::open(dir).await?.sync_all().await?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 /// Removes the temporary files of writes that were abandoned: a process
