@@ -19,10 +19,16 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-/// Installs the global tracing subscriber: `RUST_LOG` (default `info`),
-/// human-readable or JSON lines on stderr. Safe to call more than once.
+/// The log filter when `RUST_LOG` is unset: `info`, except PostgreSQL's
+/// notices, which sqlx logs at `info` and which say nothing an operator
+/// needs (every start prints "relation \"_sqlx_migrations\" already exists").
+pub const DEFAULT_LOG: &str = "info,sqlx::postgres::notice=warn";
+
+/// Installs the global tracing subscriber: `RUST_LOG` (default
+/// [`DEFAULT_LOG`]), human-readable or JSON lines on stderr. Safe to call
+/// more than once.
 pub fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG));
     let registry = tracing_subscriber::registry().with(filter);
     let result = match format {
         LogFormat::Text => registry
