@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::ast::{CompareOp, Expr, Literal, Path, Span, StringLit, Test, TestKind, Value};
 use super::diagnostics::Raw;
+use super::keywords::lowercase;
 use super::program::{Atom, FastMap, IntField, Node, Pattern, SetField, TextField};
 use super::schema::{Field, Type, PATHS};
 use super::suggest::suggest;
@@ -113,7 +114,7 @@ impl Builder {
     }
 
     fn pattern(&mut self, needle: &str) -> u32 {
-        let text = needle.to_lowercase();
+        let text = lowercase(needle);
         if let Some(id) = self.pattern_ids.get(&text) {
             return *id;
         }

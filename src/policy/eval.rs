@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 
 use super::ast::NeedKind;
 use super::index;
+use super::keywords::lowercase;
 use super::program::{
     Atom, Haystack, IntField, Lit, Node, Program, SetField, TextField, NOT_INTERNED,
 };
@@ -331,7 +332,7 @@ impl Cx<'_> {
             Atom::StrHas { slot, needles, all } => match self.string(*slot) {
                 None => false,
                 Some(value) => {
-                    let lower = value.to_lowercase();
+                    let lower = lowercase(value);
                     if *all {
                         needles.iter().all(|n| lower.contains(n.as_str()))
                     } else {
@@ -340,14 +341,14 @@ impl Cx<'_> {
                 }
             },
             Atom::HasField { haystack, needle } => {
-                let Some(needle) = self.string(*needle).map(str::to_lowercase) else {
+                let Some(needle) = self.string(*needle).map(lowercase) else {
                     return false;
                 };
                 match haystack {
-                    Haystack::Text(field) => self.text(*field).to_lowercase().contains(&needle),
+                    Haystack::Text(field) => lowercase(self.text(*field)).contains(&needle),
                     Haystack::Str(slot) => self
                         .string(*slot)
-                        .is_some_and(|s| s.to_lowercase().contains(&needle)),
+                        .is_some_and(|s| lowercase(s).contains(&needle)),
                 }
             }
             Atom::SetHas { set, items, all } => {
@@ -457,11 +458,7 @@ impl Cx<'_> {
                 }
                 let pattern = &self.p.patterns[pattern as usize];
                 // A keyword with a newline may straddle the subject and the description.
-                pattern.spans_newline
-                    && self
-                        .text(TextField::Text)
-                        .to_lowercase()
-                        .contains(&pattern.text)
+                pattern.spans_newline && lowercase(self.text(TextField::Text)).contains(&pattern.text)
             }
         }
     }

@@ -155,7 +155,7 @@ impl Keywords {
         let haystack: &str = if text.is_ascii() {
             text
         } else {
-            *lower = text.to_lowercase();
+            lower_into(text, lower);
             lower
         };
         let bytes = haystack.as_bytes();
@@ -228,6 +228,31 @@ impl Keywords {
     }
 }
 
+/// Lower-cases `text` into `out`, one character at a time, writing the
+/// Greek final sigma `ς` as `σ`. `str::to_lowercase` lower-cases `Σ` by its
+/// neighbours (`ς` at the end of a word), so "ΟΣΑ" would not contain "ΟΣ";
+/// letter by letter, every substring stays a substring, and `ς`, `σ` and `Σ`
+/// are one letter as a reader expects. Every case-insensitive `contains`
+/// lower-cases both sides with this.
+pub fn lower_into(text: &str, out: &mut String) {
+    out.clear();
+    out.reserve(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.extend(c.to_lowercase().map(|l| if l == 'ς' { 'σ' } else { l }));
+        }
+    }
+}
+
+/// [`lower_into`] into a new string.
+pub fn lowercase(text: &str) -> String {
+    let mut out = String::new();
+    lower_into(text, &mut out);
+    out
+}
+
 impl Table {
     /// The compact form when every cell index fits in a `u16`.
     fn new(cells: Vec<u32>) -> Table {
@@ -273,7 +298,7 @@ mod tests {
             Ok(reference) => reference,
             Err(error) => panic!("{error}"),
         };
-        let lower = text.to_lowercase();
+        let lower = super::lowercase(text);
         let mut expected: Vec<usize> = reference
             .find_overlapping_iter(&lower)
             .map(|m| m.pattern().as_usize())

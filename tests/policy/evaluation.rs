@@ -165,6 +165,31 @@ fn contains_on_text_ignores_case_including_unicode() {
 }
 
 #[test]
+fn a_text_holding_the_needle_exactly_contains_it_whatever_the_letters_around_it() {
+    // Lower-casing a whole string turns a Greek capital sigma at the end of a
+    // word into a final sigma, so "ΟΣΑ" would not contain "ΟΣ"; the final
+    // sigma `ς`, `σ` and `Σ` are one letter on either side.
+    for (condition, subject) in [
+        ("subject contains \"ΟΣ\"", "ΟΣΑ"),
+        ("subject contains \"ος\"", "ΟΣ ΑΒ"),
+        ("subject contains any [\"x\", \"ΟΣ\"]", "ΟΣΑ"),
+        ("text contains \"ΟΣ\"", "ΟΣΑ"),
+        ("customer.tenant contains \"ΟΣ\"", "ΟΣΑ"),
+        ("customer.tenant contains any [\"ΟΣ\"]", "ΟΣΑ"),
+        ("customer.tenant contains customer.name", "ΟΣΑ"),
+        ("subject contains customer.name", "ΟΣΑ"),
+        ("text contains \"οσ\\nsince\"", "ΟΣ"),
+        ("subject contains \"ΟΣ\"", "οδος"),
+    ] {
+        let changes = json!({
+            "subject": subject,
+            "customer": {"tenant": subject, "name": "ΟΣ"}
+        });
+        assert!(holds(condition, changes), "{condition} on {subject:?}");
+    }
+}
+
+#[test]
 fn text_is_the_subject_a_newline_and_the_description() {
     assert!(holds("text matches \"stuck\\nsince\"", json!({})));
     assert!(holds("text contains \"stuck\\nsince\"", json!({})));

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::policy::ast::{List, Literal, Path, Span, StringLit, Value};
 use crate::policy::diagnostics::Raw;
+use crate::policy::keywords::lowercase;
 use crate::policy::program::{Atom, Haystack, Node};
 use crate::policy::schema::{Field, Type};
 
@@ -294,7 +295,7 @@ impl Builder {
             }
             _ => {
                 let slot = self.slot(field);
-                let mut needles: Vec<String> = items.iter().map(|s| s.to_lowercase()).collect();
+                let mut needles: Vec<String> = items.iter().map(|s| lowercase(s)).collect();
                 needles.sort();
                 needles.dedup();
                 self.atom(Atom::StrHas {
