@@ -271,6 +271,30 @@ fn every_test_on_an_absent_optional_field_is_false() {
 }
 
 #[test]
+fn contains_all_of_an_empty_list_is_false_on_an_absent_optional_field() {
+    for condition in [
+        "attributes.region contains all []",
+        "customer.name contains all []",
+        "service_health.status contains all []",
+    ] {
+        assert!(
+            !holds(condition, json!({})),
+            "{condition} should be false on an absent field"
+        );
+        assert!(
+            holds(&format!("not {condition}"), json!({})),
+            "not {condition} should hold on an absent field"
+        );
+    }
+    assert!(holds(
+        "attributes.region contains all []",
+        json!({"attributes": {"region": "north"}})
+    ));
+    assert!(holds("text contains all []", json!({})));
+    assert!(holds("attempted contains all []", json!({})));
+}
+
+#[test]
 fn an_empty_service_health_leaves_both_fields_absent() {
     assert!(!holds(
         "exists service_health.status",

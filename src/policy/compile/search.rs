@@ -260,6 +260,12 @@ impl Builder {
 
     fn contains_strings(&mut self, field: &Field, items: &[String], all: bool) -> u32 {
         if items.is_empty() {
+            // `all []` holds vacuously, but like every test on an absent
+            // optional field it is false when the field is absent.
+            if all && field.optional() {
+                let slot = self.slot(field);
+                return self.atom(Atom::Exists { slot });
+            }
             return self.node(Node::Const(all));
         }
         match field.ty() {
