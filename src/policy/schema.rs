@@ -157,7 +157,8 @@ impl Field {
             "reopened" => Field::Reopened,
             _ => {
                 let name = path.strip_prefix("attributes.")?;
-                if name.contains('.') {
+                // A case's attribute names are never empty (a template's `{attributes.}`).
+                if name.is_empty() || name.contains('.') {
                     return None;
                 }
                 Field::Attribute(name.to_owned())

@@ -460,6 +460,16 @@ fn templates_render_fields_sets_braces_and_absent_fields() {
 }
 
 #[test]
+fn a_template_placeholder_must_name_an_attribute() {
+    let found = crate::helpers::errors(
+        "rule \"r\" {\n  when gaps.any\n  then partner\n  because \"in {attributes.}\"\n}",
+    );
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].message, "unknown field `attributes.` in template");
+    assert_eq!(found[0].span_text, "{attributes.}");
+}
+
+#[test]
 fn the_policy_hash_covers_sorted_names_and_contents() {
     let files = [
         ("b.rules", "default partner because \"d\"\n"),
