@@ -458,7 +458,8 @@ impl Cx<'_> {
                 }
                 let pattern = &self.p.patterns[pattern as usize];
                 // A keyword with a newline may straddle the subject and the description.
-                pattern.spans_newline && lowercase(self.text(TextField::Text)).contains(&pattern.text)
+                pattern.spans_newline
+                    && lowercase(self.text(TextField::Text)).contains(&pattern.text)
             }
         }
     }

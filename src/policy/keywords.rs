@@ -228,21 +228,19 @@ impl Keywords {
     }
 }
 
-/// Lower-cases `text` into `out`, one character at a time, writing the
-/// Greek final sigma `ς` as `σ`. `str::to_lowercase` lower-cases `Σ` by its
-/// neighbours (`ς` at the end of a word), so "ΟΣΑ" would not contain "ΟΣ";
-/// letter by letter, every substring stays a substring, and `ς`, `σ` and `Σ`
-/// are one letter as a reader expects. Every case-insensitive `contains`
-/// lower-cases both sides with this.
+/// Lower-cases `text` into `out` with Unicode rules, writing the Greek final
+/// sigma `ς` as `σ`. `str::to_lowercase` alone lower-cases `Σ` by its
+/// neighbours (`ς` at the end of a word), so "ΟΣΑ" would not contain "ΟΣ".
+/// With `ς` read as `σ` every character is lower-cased on its own, so every
+/// substring stays a substring, and `ς`, `σ` and `Σ` are one letter as a
+/// reader expects. Every case-insensitive `contains` lower-cases both sides
+/// with this.
 pub fn lower_into(text: &str, out: &mut String) {
-    out.clear();
-    out.reserve(text.len());
-    for c in text.chars() {
-        if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.extend(c.to_lowercase().map(|l| if l == 'ς' { 'σ' } else { l }));
-        }
+    // `str::to_lowercase` is faster than lower-casing letter by letter, and
+    // differs from it only in the `ς` that the replacement undoes.
+    *out = text.to_lowercase();
+    if out.contains('ς') {
+        *out = out.replace('ς', "σ");
     }
 }
 
