@@ -92,7 +92,7 @@ async fn results_recorded_together_answer_in_the_order_they_were_given(store: St
 
     // Both orders: one of them is not the order the rows are written in.
     for reversed in [false, true] {
-        let mut emails = vec![(mine[0].clone(), true), (theirs[0].clone(), false)];
+        let mut emails = [(mine[0].clone(), true), (theirs[0].clone(), false)];
         if reversed {
             emails.reverse();
         }
