@@ -469,6 +469,10 @@ impl Builder {
         }
         let help = match suggest(&s.value, allowed.iter().map(String::as_str)) {
             Some(close) => format!("did you mean \"{close}\"?"),
+            None if allowed.is_empty() => format!(
+                "`values {}` declares no value at all; list the values it may take",
+                path.text
+            ),
             None => format!(
                 "the declared values of `{}` are {}",
                 path.text,

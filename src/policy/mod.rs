@@ -234,10 +234,12 @@ impl Policy {
                     .map(|a| format!("`{a}`"))
                     .collect::<Vec<_>>()
                     .join(", ");
-                return Err(CaseError::invalid(
-                    field_path(field),
-                    format!("`{value}` is not an allowed value{hint}; allowed: {list}"),
-                ));
+                let detail = if allowed.is_empty() {
+                    format!("`{value}` is not an allowed value; the policy's `values` declaration for this field lists none")
+                } else {
+                    format!("`{value}` is not an allowed value{hint}; allowed: {list}")
+                };
+                return Err(CaseError::invalid(field_path(field), detail));
             }
         }
         Ok(())

@@ -286,6 +286,16 @@ fn a_literal_in_a_list_outside_the_declared_values_lists_them_when_nothing_is_cl
 }
 
 #[test]
+fn a_literal_of_a_field_declared_with_no_values_says_the_declaration_is_empty() {
+    error(
+        "values product = []\nrule \"a\" {\n  when product == \"m365\"\n  then partner\n}",
+        "unknown product \"m365\"",
+        Some("`values product` declares no value at all; list the values it may take"),
+        "\"m365\"",
+    );
+}
+
+#[test]
 fn an_invalid_regex_is_a_load_error() {
     error(
         "rule \"a\" {\n  when subject matches \"(unclosed\"\n  then partner\n}",

@@ -524,6 +524,19 @@ fn intake_refuses_values_outside_the_declared_ones_naming_the_field() {
 }
 
 #[test]
+fn intake_under_a_declaration_with_no_values_says_the_declaration_lists_none() {
+    let p = policy("values category = []");
+    let error = p
+        .check_declared_values(&case(json!({"category": "billing"})))
+        .expect_err("refused");
+    assert_eq!(error.field, "category");
+    assert_eq!(
+        error.message,
+        "`billing` is not an allowed value; the policy's `values` declaration for this field lists none"
+    );
+}
+
+#[test]
 fn rule_and_requirement_names_are_listed_in_policy_order() {
     let p = policy(GAPS_POLICY);
     assert_eq!(p.rule_names(), ["lacking"]);
