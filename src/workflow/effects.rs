@@ -79,8 +79,14 @@ pub struct DeadlineState {
     pub next_action_at: Option<DateTime<Utc>>,
 }
 
+/// The longest span a deadline runs for: a thousand years. The rule
+/// language allows `within` up to 2^64−1 minutes, far past the last date a
+/// clock can hold; a longer span is taken as this one, so that every due
+/// time is a date the store and the API can write.
+pub(crate) const LONGEST_SPAN_MS: i64 = 1_000 * 366 * 24 * 60 * 60 * 1_000;
+
 impl DeadlineState {
-    /// A fresh deadline of `span_ms` starting at `now`.
+    /// A fresh deadline of `span_ms` (at most [`LONGEST_SPAN_MS`]) starting at `now`.
     pub fn start(
         kind: DeadlineKind,
         stage: Stage,
@@ -88,6 +94,7 @@ impl DeadlineState {
         now: DateTime<Utc>,
         warn_at: f64,
     ) -> DeadlineState {
+        let span_ms = span_ms.clamp(0, LONGEST_SPAN_MS);
         let mut state = DeadlineState {
             kind,
             stage,

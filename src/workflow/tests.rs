@@ -367,6 +367,23 @@ fn the_partner_working_deadline_exists_only_when_the_policy_decided_partner() {
 }
 
 #[test]
+fn a_within_longer_than_a_clock_can_hold_is_a_deadline_a_thousand_years_away() {
+    let fixture = Fixture::new();
+    for decision in [Tier::Escalate, Tier::Partner] {
+        let intake = Transition::intake(outcome(decision, Some(u64::MAX)), partner(), now());
+        let deadline = effects(&intake, &fixture.context(None, None))
+            .deadline
+            .unwrap();
+        assert_eq!(deadline.span_ms, effects::LONGEST_SPAN_MS);
+        assert_eq!(
+            deadline.due_at,
+            Some(now() + Duration::milliseconds(effects::LONGEST_SPAN_MS))
+        );
+        assert!(deadline.next_action_at.is_some_and(|at| at > now()));
+    }
+}
+
+#[test]
 fn awaiting_info_pauses_the_resolution_clock_and_supplying_info_resumes_it() {
     let fixture = Fixture::new();
     let acked = decide(
