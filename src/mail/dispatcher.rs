@@ -229,8 +229,14 @@ impl Attempt {
                     self.settings.first_retry,
                     self.settings.max_retry_interval,
                 );
+                // A retry interval configured past the last date a clock can
+                // hold retries at that date rather than overflowing.
+                let next_attempt_at = chrono::Duration::from_std(delay)
+                    .ok()
+                    .and_then(|delay| at.checked_add_signed(delay))
+                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
                 DeliveryOutcome::Retry {
-                    next_attempt_at: at + chrono::Duration::from_std(delay).unwrap_or_default(),
+                    next_attempt_at,
                     error: error.to_string(),
                 }
             }

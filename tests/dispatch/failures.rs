@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use chrono::Timelike;
+use escalator::config::MailSettings;
 use escalator::store::Store;
 use escalator::telemetry::Metrics;
 
@@ -18,6 +20,7 @@ contract_tests!(
     a_550_parks_the_row_as_failed_with_an_event_on_the_case_and_a_metric,
     a_stalled_server_is_cut_off_by_the_send_timeout_and_the_email_delivered_afterwards,
     the_last_allowed_attempt_parks_a_transient_failure,
+    a_retry_interval_past_the_last_date_a_clock_holds_retries_at_that_date,
 );
 
 async fn a_451_is_retried_with_backoff_and_delivered_once_with_the_same_message_id(store: Store) {
@@ -86,6 +89,33 @@ async fn a_451_is_retried_with_backoff_and_delivered_once_with_the_same_message_
     assert!(
         text.contains("escalator_email_attempts_total{result=\"sent\"} 1"),
         "{text}"
+    );
+}
+
+/// An operator may configure any interval; one that ends after the last
+/// date a clock can hold reschedules the row at that date (in effect,
+/// never), instead of overflowing the clock.
+async fn a_retry_interval_past_the_last_date_a_clock_holds_retries_at_that_date(store: Store) {
+    add_partner(&store, "contoso").await;
+    let (_case, row) = escalated_case(&store, "contoso", "CASE-1", &[], t0()).await;
+    let three_million_years = Duration::from_secs(3_000_000 * 366 * 24 * 60 * 60);
+    let settings = MailSettings {
+        first_retry: three_million_years,
+        max_retry_interval: three_million_years,
+        // Nothing listens on port 1: the connection is refused, a transient failure.
+        ..mail_settings(Some("smtp://127.0.0.1:1"))
+    };
+    let dispatcher = dispatcher(&store, &settings, &Metrics::new());
+
+    dispatcher.pass(after(10)).await.unwrap();
+
+    let failed = entry(&store, &row).await;
+    assert_eq!((failed.status.as_str(), failed.attempts), ("pending", 1));
+    assert_eq!(
+        failed.next_attempt_at,
+        chrono::DateTime::<chrono::Utc>::MAX_UTC
+            .with_nanosecond(999_000_000)
+            .unwrap()
     );
 }
 
