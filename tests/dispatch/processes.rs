@@ -8,7 +8,7 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use chrono::Utc;
-use escalator::store::Store;
+use escalator::store::{CaseRecord, Store};
 
 use crate::binary;
 use crate::fixtures::{add_partner, entry, escalated_case, events_of, eventually, rules_dir};
@@ -88,10 +88,7 @@ async fn a_sender_killed_mid_send_is_taken_over_after_its_lease_and_the_email_de
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite://{}", dir.path().join("escalator.db").display());
-    let store = Store::connect(&database).await.unwrap();
-    add_partner(&store, "contoso").await;
-    let (case, row) = escalated_case(&store, "contoso", "CASE-1", &[], Utc::now()).await;
+    let (database, store, case, row) = database_with_an_escalation(dir.path()).await;
 
     // The first process claims the row and starts sending; the server holds
     // its reply, so the send is in flight when the process dies.
@@ -158,10 +155,7 @@ async fn a_sender_killed_mid_send_is_taken_over_after_its_lease_and_the_email_de
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_quickstart_without_smtp_writes_the_eml_file_to_outbox_and_marks_the_row_sent() {
     let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite://{}", dir.path().join("escalator.db").display());
-    let store = Store::connect(&database).await.unwrap();
-    add_partner(&store, "contoso").await;
-    let (case, row) = escalated_case(&store, "contoso", "CASE-1", &[], Utc::now()).await;
+    let (database, store, case, row) = database_with_an_escalation(dir.path()).await;
 
     let serve = Serve::start(dir.path(), &database, None, "serve");
 
@@ -186,10 +180,7 @@ async fn the_quickstart_without_smtp_writes_the_eml_file_to_outbox_and_marks_the
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_removes_the_temporary_files_that_killed_writers_left_in_outbox() {
     let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite://{}", dir.path().join("escalator.db").display());
-    let store = Store::connect(&database).await.unwrap();
-    add_partner(&store, "contoso").await;
-    let (_, row) = escalated_case(&store, "contoso", "CASE-1", &[], Utc::now()).await;
+    let (database, store, _, row) = database_with_an_escalation(dir.path()).await;
 
     // What a writer killed between creating its temporary file and renaming
     // it leaves behind (an empty file, as `kill -9` mid-write leaves it),
@@ -236,10 +227,7 @@ async fn a_sender_address_with_a_display_name_is_accepted_and_shown_in_from() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite://{}", dir.path().join("escalator.db").display());
-    let store = Store::connect(&database).await.unwrap();
-    add_partner(&store, "contoso").await;
-    let (case, row) = escalated_case(&store, "contoso", "CASE-1", &[], Utc::now()).await;
+    let (database, store, case, row) = database_with_an_escalation(dir.path()).await;
 
     // docs/email.md: "a display name is allowed: `Escalator <escalator@example.com>`".
     let serve = Serve::start_with(
@@ -272,4 +260,14 @@ async fn a_sender_address_with_a_display_name_is_accepted_and_shown_in_from() {
     );
     drop(serve);
     store.close().await;
+}
+
+/// A fresh SQLite database in `dir` (its URL and an open store) holding one
+/// case escalated at intake, and that case's outbox row.
+async fn database_with_an_escalation(dir: &Path) -> (String, Store, CaseRecord, String) {
+    let database = format!("sqlite://{}", dir.join("escalator.db").display());
+    let store = Store::connect(&database).await.unwrap();
+    add_partner(&store, "contoso").await;
+    let (case, row) = escalated_case(&store, "contoso", "CASE-1", &[], Utc::now()).await;
+    (database, store, case, row)
 }
