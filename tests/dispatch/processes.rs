@@ -8,7 +8,7 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use chrono::Utc;
-use escalator::store::{CaseRecord, Store};
+use escalator::store::{CaseRecord, OutboxEntry, Store};
 
 use crate::binary;
 use crate::fixtures::{add_partner, entry, escalated_case, events_of, eventually, rules_dir};
@@ -115,16 +115,7 @@ async fn a_sender_killed_mid_send_is_taken_over_after_its_lease_and_the_email_de
     // The row stays claimed by the dead process until its lease runs out;
     // then the second process's claim query takes it over.
     let second = Serve::start(dir.path(), &database, Some(&server.url()), "second");
-    let sent = eventually(
-        "the second process sends the row",
-        Duration::from_secs(30),
-        || {
-            let store = store.clone();
-            let row = row.clone();
-            async move { Some(entry(&store, &row).await).filter(|entry| entry.status == "sent") }
-        },
-    )
-    .await;
+    let sent = sent_row(&store, &row, "the second process sends the row").await;
     assert!(
         sent.claimed_by
             .as_deref()
@@ -159,12 +150,7 @@ async fn the_quickstart_without_smtp_writes_the_eml_file_to_outbox_and_marks_the
 
     let serve = Serve::start(dir.path(), &database, None, "serve");
 
-    let sent = eventually("the row is sent", Duration::from_secs(30), || {
-        let store = store.clone();
-        let row = row.clone();
-        async move { Some(entry(&store, &row).await).filter(|entry| entry.status == "sent") }
-    })
-    .await;
+    let sent = sent_row(&store, &row, "the row is sent").await;
     let file = dir.path().join("outbox").join(format!(
         "{}.eml",
         sent.message_id.trim_matches(|c| c == '<' || c == '>')
@@ -196,12 +182,7 @@ async fn serve_removes_the_temporary_files_that_killed_writers_left_in_outbox() 
     std::fs::write(outbox.join("notes.txt"), "kept").unwrap();
 
     let serve = Serve::start(dir.path(), &database, None, "serve");
-    let sent = eventually("the row is sent", Duration::from_secs(30), || {
-        let store = store.clone();
-        let row = row.clone();
-        async move { Some(entry(&store, &row).await).filter(|entry| entry.status == "sent") }
-    })
-    .await;
+    let sent = sent_row(&store, &row, "the row is sent").await;
     let mut names: Vec<String> = std::fs::read_dir(&outbox)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
@@ -237,12 +218,7 @@ async fn a_sender_address_with_a_display_name_is_accepted_and_shown_in_from() {
         "serve",
         &["--mail-from", "Escalator 升级 <escalator@vianet.test>"],
     );
-    let sent = eventually("the row is sent", Duration::from_secs(30), || {
-        let store = store.clone();
-        let row = row.clone();
-        async move { Some(entry(&store, &row).await).filter(|entry| entry.status == "sent") }
-    })
-    .await;
+    let sent = sent_row(&store, &row, "the row is sent").await;
     let received = server.wait_for(1);
     assert_eq!(received.len(), 1, "{received:#?}\n{}", serve.log());
     let mail = &received[0];
@@ -270,4 +246,14 @@ async fn database_with_an_escalation(dir: &Path) -> (String, Store, CaseRecord, 
     add_partner(&store, "contoso").await;
     let (case, row) = escalated_case(&store, "contoso", "CASE-1", &[], Utc::now()).await;
     (database, store, case, row)
+}
+
+/// The outbox row once it is `sent` (waiting up to 30 s for it).
+async fn sent_row(store: &Store, row: &str, what: &str) -> OutboxEntry {
+    eventually(what, Duration::from_secs(30), || {
+        let store = store.clone();
+        let row = row.to_owned();
+        async move { Some(entry(&store, &row).await).filter(|entry| entry.status == "sent") }
+    })
+    .await
 }
