@@ -13,11 +13,11 @@
 //! Nothing here makes an action happen twice: a move checks the case version
 //! seen at the claim, a notice compares-and-sets the claimed row.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use super::db::{args, Pool};
 use super::error::{Context, StoreError};
-use super::records::{from_ms, to_ms};
+use super::records::{after_span, from_ms, to_ms};
 use super::write::{write_notice, DeadlineNotice};
 use super::{CaseRecord, Store};
 use crate::config::Settings;
@@ -142,10 +142,7 @@ impl Store {
         lease: std::time::Duration,
         limit: u32,
     ) -> Result<Vec<ClaimedDeadline>, StoreError> {
-        let lease_until = Duration::from_std(lease)
-            .ok()
-            .and_then(|lease| now.checked_add_signed(lease))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let lease_until = after_span(now, lease);
         let sql = match self.pool {
             Pool::Sqlite(_) => CLAIM_SQLITE,
             Pool::Postgres(_) => CLAIM_POSTGRES,

@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 use super::apply::{insert_event, next_seq};
 use super::db::{args, Pool, Tx};
 use super::error::{Context, StoreError};
-use super::records::{from_ms, to_ms};
+use super::records::{after_span, from_ms, to_ms};
 use super::Store;
 use crate::workflow::Actor;
 
@@ -267,14 +267,11 @@ async fn record_one(
     Ok(true)
 }
 
-fn ms(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
 impl Store {
-    /// Claims up to `limit` due rows for `instance` until `now + lease`: rows
-    /// pending, due, and not claimed (or whose claim expired — a crashed
-    /// sender's rows are taken over by this same query).
+    /// Claims up to `limit` due rows for `instance` until `now + lease` (at
+    /// most the last date a clock can hold): rows pending, due, and not
+    /// claimed (or whose claim expired — a crashed sender's rows are taken
+    /// over by this same query).
     #[tracing::instrument(skip_all, err, fields(instance))]
     pub async fn claim_emails(
         &self,
@@ -297,7 +294,7 @@ impl Store {
                 sql,
                 args![
                     instance,
-                    to_ms(now).saturating_add(ms(lease)),
+                    to_ms(after_span(now, lease)),
                     to_ms(now),
                     i64::from(limit)
                 ],

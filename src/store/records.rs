@@ -18,9 +18,25 @@ pub(crate) fn to_ms(time: DateTime<Utc>) -> i64 {
     time.timestamp_millis()
 }
 
-/// A stored time back as a `DateTime`.
+/// A stored time back as a `DateTime`; one past the dates a clock can hold
+/// (the last date plus a millisecond, as the next due time of a row leased
+/// until that date is computed) reads as the nearest date it can hold.
 pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::MIN_UTC)
+    DateTime::from_timestamp_millis(ms).unwrap_or(if ms > 0 {
+        DateTime::<Utc>::MAX_UTC
+    } else {
+        DateTime::<Utc>::MIN_UTC
+    })
+}
+
+/// `now` plus `span`, or the last date a clock can hold when the sum would
+/// pass it (a lease configured for millions of years): every stored time
+/// then reads back as the date it was, and `+ 1` on it stays in range.
+pub(crate) fn after_span(now: DateTime<Utc>, span: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(span)
+        .ok()
+        .and_then(|span| now.checked_add_signed(span))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// RFC 3339 in UTC, to the second (`2026-11-23T13:00:00Z`).

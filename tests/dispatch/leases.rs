@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use chrono::Timelike;
+
 use escalator::mail::Dispatcher;
 use escalator::store::{DeliveryOutcome, DeliveryResult, Store};
 use escalator::telemetry::Metrics;
@@ -20,7 +22,39 @@ contract_tests!(
     an_expired_lease_is_claimed_again_and_the_first_owner_cannot_record_a_result,
     results_recorded_together_answer_in_the_order_they_were_given,
     a_dispatcher_told_to_stop_claims_nothing_and_the_row_stays_pending,
+    a_lease_past_the_last_date_a_clock_holds_ends_at_that_date,
 );
+
+/// An operator may configure any lease; one that would end after the last
+/// date a clock can hold ends at that date, so that the claim reads back
+/// as a date and the next due time stays computable.
+async fn a_lease_past_the_last_date_a_clock_holds_ends_at_that_date(store: Store) {
+    add_partner(&store, "contoso").await;
+    let (_case, row) = escalated_case(&store, "contoso", "CASE-1", &[], t0()).await;
+    let last = chrono::DateTime::<chrono::Utc>::MAX_UTC
+        .with_nanosecond(999_000_000)
+        .unwrap();
+    for years in [300_000u64, 300_000_000] {
+        let lease = Duration::from_secs(years * 366 * 24 * 60 * 60);
+        let claimed = store.claim_emails("a", after(10), lease, 10).await.unwrap();
+        assert_eq!(claimed.len(), 1, "{years} years");
+        assert_eq!(
+            entry(&store, &row).await.lease_until,
+            Some(last),
+            "{years} years"
+        );
+        assert_eq!(
+            store.next_email_due().await.unwrap(),
+            Some(chrono::DateTime::<chrono::Utc>::MAX_UTC),
+            "{years} years: the row is claimable again only at the last date"
+        );
+        // Release the claim for the next round.
+        store
+            .reschedule_email(&claimed[0], "a", after(10), "again")
+            .await
+            .unwrap();
+    }
+}
 
 async fn an_expired_lease_is_claimed_again_and_the_first_owner_cannot_record_a_result(
     store: Store,
