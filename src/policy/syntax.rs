@@ -21,8 +21,9 @@ mod errors;
 
 use errors::{check_nesting, convert_error};
 
-/// Deepest nesting of parentheses and brackets accepted (keeps every later
-/// recursive pass, and pest itself, far from the stack's limit).
+/// Deepest nesting of parentheses and brackets, and longest run of `not`,
+/// accepted (keeps every later recursive pass, and pest itself, far from the
+/// stack's limit).
 pub const MAX_NESTING: usize = 64;
 
 /// The one syntax error of a file: parsing stops at the first.
@@ -325,6 +326,19 @@ impl Lower {
                 Rule::test => operand = Some(Expr::Test(self.test(part)?)),
                 _ => return Err(malformed(self.span(&part))),
             }
+        }
+        // Each `not` nests the condition one level deeper, like a parenthesis:
+        // a run of thousands would overflow the stack of every later pass.
+        if let Some(&start) = nots.get(MAX_NESTING) {
+            return Err(SyntaxError {
+                span: Span {
+                    file: self.file,
+                    start,
+                    end: start + "not".len(),
+                },
+                message: format!("nested more than {MAX_NESTING} levels deep"),
+                help: Some("two `not` cancel out; write at most one".to_owned()),
+            });
         }
         let mut expr = operand.ok_or_else(|| malformed(span))?;
         for start in nots.into_iter().rev() {

@@ -3,7 +3,9 @@
 
 use escalator::policy::{DiagnosticSeverity, Policy, SourceFile};
 
-use crate::helpers::{errors, warnings};
+use serde_json::json;
+
+use crate::helpers::{errors, holds, warnings};
 
 /// Asserts that `source` fails with exactly one error with this message, help and underlined text.
 #[track_caller]
@@ -567,6 +569,24 @@ fn nesting_too_deep_is_refused_before_parsing() {
     let deep = format!("let a = {}gaps.any{}", "(".repeat(100), ")".repeat(100));
     let found = errors(&deep);
     assert_eq!(found[0].message, "nested more than 64 levels deep");
+}
+
+#[test]
+fn a_run_of_more_than_64_not_is_refused_as_nesting_too_deep() {
+    let deep = format!("let a = {}gaps.any", "not ".repeat(100_000));
+    error(
+        &deep,
+        "nested more than 64 levels deep",
+        Some("two `not` cancel out; write at most one"),
+        "not",
+    );
+    let found = errors(&deep);
+    assert_eq!((found[0].line, found[0].column), (1, 9 + 64 * 4));
+    // 64 are still a condition (an even number: `product == "m365"` itself).
+    assert!(holds(
+        &format!("{}product == \"m365\"", "not ".repeat(64)),
+        json!({})
+    ));
 }
 
 #[test]
