@@ -18,6 +18,8 @@ use super::template::{self, Template};
 use super::Name;
 use crate::case::{EmailAddress, Tier};
 
+mod depth;
+
 /// Reserved words of the language.
 pub const RESERVED: &[&str] = &[
     "values",
@@ -72,9 +74,11 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
     declare_values(&mut b, &statements);
     let let_decls = declare_lets(&mut b, &statements);
 
+    let mut depths = depth::Depths::default();
     let mut lets = Vec::with_capacity(let_decls.len());
     for (order, decl) in let_decls.iter().enumerate() {
         let (node, reads_gaps) = b.condition(&decl.expr, Scope::Let(order));
+        depths.define_let(&mut b, node, decl.expr.span());
         if let Some(info) = b.lets.get_mut(&decl.name.name) {
             if info.order == order {
                 info.reads_gaps = reads_gaps;
@@ -101,6 +105,7 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
                     "requirement",
                 );
                 let (when, _) = b.condition(&req.when.value, Scope::Requirement);
+                depths.check(&mut b, when, req.when.value.span());
                 let mut needs = Vec::new();
                 for need in &req.needs.value {
                     if need.item.value.is_empty() {
@@ -130,10 +135,12 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
                     "rule",
                 );
                 let (when, _) = b.condition(&rule.when.value, Scope::Rule);
-                let unless = rule
-                    .unless
-                    .as_ref()
-                    .map(|u| b.condition(&u.value, Scope::Rule).0);
+                depths.check(&mut b, when, rule.when.value.span());
+                let unless = rule.unless.as_ref().map(|u| {
+                    let (unless, _) = b.condition(&u.value, Scope::Rule);
+                    depths.check(&mut b, unless, u.value.span());
+                    unless
+                });
                 let because = rule
                     .because
                     .as_ref()

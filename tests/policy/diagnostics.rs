@@ -589,6 +589,42 @@ fn a_run_of_more_than_64_not_is_refused_as_nesting_too_deep() {
     ));
 }
 
+/// `let l0 = …`, then `let lK = l(K-1)` up to `l(count-1)`, used by a rule.
+fn let_chain(count: usize) -> String {
+    let mut text = String::from("let l0 = product == \"m365\"\n");
+    for k in 1..count {
+        text.push_str(&format!("let l{k} = l{}\n", k - 1));
+    }
+    text.push_str(&format!(
+        "rule \"r\" {{\n  when l{}\n  then escalate\n}}\n",
+        count - 1
+    ));
+    text
+}
+
+#[test]
+fn a_chain_of_lets_nested_past_the_depth_limit_is_refused_at_the_first_let_too_deep() {
+    // Evaluating `l99999` would recurse 100,000 levels and overflow the stack.
+    let found = errors(&let_chain(100_000));
+    let errors: Vec<_> = found.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(
+        errors[0].message,
+        "condition nested more than 1000 levels deep, counting the lets it uses"
+    );
+    assert_eq!(
+        errors[0].help.as_deref(),
+        Some("combine lets side by side (`a and b`) rather than each inside the next")
+    );
+    assert_eq!(errors[0].span_text, "l999");
+    assert_eq!((errors[0].line, errors[0].column), (1001, 13));
+    // A `when` 1000 levels deep (999 lets and the rule's own level) still
+    // loads and decides.
+    let policy = crate::helpers::policy(&let_chain(999));
+    let outcome = policy.classify(&crate::helpers::case(json!({})), &Default::default());
+    assert_eq!(outcome.decision, escalator::case::Tier::Escalate);
+}
+
 #[test]
 fn all_errors_are_reported_together_sorted_by_file_line_and_column() {
     let sources = vec![
