@@ -60,6 +60,34 @@ async fn metrics_count_requests_by_route_decisions_cases_and_the_outbox() {
 }
 
 #[tokio::test]
+async fn requests_with_made_up_methods_share_one_method_label() {
+    let app = spawn_sqlite().await;
+    for name in ["XM1", "XM2", "BREW"] {
+        let method = Method::from_bytes(name.as_bytes()).unwrap();
+        let answer = app.call(method, "/v1/cases", None, None).await;
+        assert!(answer.status.is_client_error(), "{name}: {}", answer.status);
+    }
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in ["XM1", "XM2", "BREW"] {
+        assert!(!text.contains(name), "`{name}` is a label in:\n{text}");
+    }
+    let other: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains(r#"method="other""#))
+        .collect();
+    assert_eq!(other.len(), 1, "one series for the three: {other:?}");
+    assert!(other[0].ends_with(" 3"), "{other:?}");
+}
+
+#[tokio::test]
 async fn a_refused_reopen_counts_no_decision() {
     let app = spawn_sqlite().await;
     let partner = app.partner("pa").await;
