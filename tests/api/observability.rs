@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::fixtures::{add_seats, mail_flow};
-use crate::harness::spawn_sqlite;
+use crate::harness::{spawn_sqlite, TestApp};
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_decisions_cases_and_the_outbox() {
@@ -67,15 +67,7 @@ async fn requests_with_made_up_methods_share_one_method_label() {
         let answer = app.call(method, "/v1/cases", None, None).await;
         assert!(answer.status.is_client_error(), "{name}: {}", answer.status);
     }
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&app).await;
     for name in ["XM1", "XM2", "BREW"] {
         assert!(!text.contains(name), "`{name}` is a label in:\n{text}");
     }
@@ -109,15 +101,7 @@ async fn a_refused_reopen_counts_no_decision() {
         .await;
     assert_eq!(reopened.status, StatusCode::OK);
 
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&app).await;
     // The intake and the one stored reopen.
     let series = r#"escalator_decisions_total{tier="partner"} 2"#;
     assert!(text.contains(series), "missing `{series}` in:\n{text}");
@@ -269,4 +253,16 @@ async fn the_documented_schemas_match_the_json_the_server_sends() {
         0,
         "the stored case uses only submission fields"
     );
+}
+
+/// The `/metrics` page as text.
+async fn metrics_text(app: &TestApp) -> String {
+    app.client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
