@@ -330,15 +330,15 @@ impl Lower {
         // Each `not` nests the condition one level deeper, like a parenthesis:
         // a run of thousands would overflow the stack of every later pass.
         if let Some(&start) = nots.get(MAX_NESTING) {
-            return Err(SyntaxError {
-                span: Span {
-                    file: self.file,
-                    start,
-                    end: start + "not".len(),
-                },
-                message: format!("nested more than {MAX_NESTING} levels deep"),
-                help: Some("two `not` cancel out; write at most one".to_owned()),
-            });
+            let span = Span {
+                file: self.file,
+                start,
+                end: start + "not".len(),
+            };
+            return Err(nested_too_deep(
+                span,
+                "two `not` cancel out; write at most one",
+            ));
         }
         let mut expr = operand.ok_or_else(|| malformed(span))?;
         for start in nots.into_iter().rev() {
@@ -529,6 +529,15 @@ fn parse_digits(text: &str) -> Option<u64> {
     text.chars().filter(|c| *c != '_').try_fold(0u64, |acc, c| {
         acc.checked_mul(10)?.checked_add(u64::from(c.to_digit(10)?))
     })
+}
+
+/// Nesting past [`MAX_NESTING`] (parentheses, brackets, or a run of `not`).
+fn nested_too_deep(span: Span, help: &str) -> SyntaxError {
+    SyntaxError {
+        span,
+        message: format!("nested more than {MAX_NESTING} levels deep"),
+        help: Some(help.to_owned()),
+    }
 }
 
 fn too_large(span: Span) -> SyntaxError {

@@ -3,7 +3,7 @@
 //! usual slips (unterminated strings, trailing commas, reserved words,
 //! nesting too deep).
 
-use super::{Rule, SyntaxError, MAX_NESTING};
+use super::{nested_too_deep, Rule, SyntaxError, MAX_NESTING};
 use crate::policy::ast::Span;
 
 /// A readable name for every grammar rule, used in "expected …" messages.
@@ -341,15 +341,15 @@ pub(super) fn check_nesting(source: &str, file: usize) -> Result<(), SyntaxError
             '(' | '[' => {
                 depth += 1;
                 if depth > MAX_NESTING {
-                    return Err(SyntaxError {
-                        span: Span {
-                            file,
-                            start: at,
-                            end: at + 1,
-                        },
-                        message: format!("nested more than {MAX_NESTING} levels deep"),
-                        help: Some("name parts of the condition with `let`".to_owned()),
-                    });
+                    let span = Span {
+                        file,
+                        start: at,
+                        end: at + 1,
+                    };
+                    return Err(nested_too_deep(
+                        span,
+                        "name parts of the condition with `let`",
+                    ));
                 }
             }
             ')' | ']' => depth = depth.saturating_sub(1),
