@@ -155,7 +155,7 @@ impl Keywords {
         let haystack: &str = if text.is_ascii() {
             text
         } else {
-            lower_into(text, lower);
+            *lower = lowercase(text);
             lower
         };
         let bytes = haystack.as_bytes();
@@ -228,27 +228,22 @@ impl Keywords {
     }
 }
 
-/// Lower-cases `text` into `out` with Unicode rules, writing the Greek final
-/// sigma `ς` as `σ`. `str::to_lowercase` alone lower-cases `Σ` by its
-/// neighbours (`ς` at the end of a word), so "ΟΣΑ" would not contain "ΟΣ".
-/// With `ς` read as `σ` every character is lower-cased on its own, so every
+/// Lower-cases `text` with Unicode rules, writing the Greek final sigma
+/// `ς` as `σ`. `str::to_lowercase` alone lower-cases `Σ` by its neighbours
+/// (`ς` at the end of a word), so "ΟΣΑ" would not contain "ΟΣ". With `ς`
+/// read as `σ` every character is lower-cased on its own, so every
 /// substring stays a substring, and `ς`, `σ` and `Σ` are one letter as a
 /// reader expects. Every case-insensitive `contains` lower-cases both sides
 /// with this.
-pub fn lower_into(text: &str, out: &mut String) {
+pub fn lowercase(text: &str) -> String {
     // `str::to_lowercase` is faster than lower-casing letter by letter, and
     // differs from it only in the `ς` that the replacement undoes.
-    *out = text.to_lowercase();
-    if out.contains('ς') {
-        *out = out.replace('ς', "σ");
+    let lower = text.to_lowercase();
+    if lower.contains('ς') {
+        lower.replace('ς', "σ")
+    } else {
+        lower
     }
-}
-
-/// [`lower_into`] into a new string.
-pub fn lowercase(text: &str) -> String {
-    let mut out = String::new();
-    lower_into(text, &mut out);
-    out
 }
 
 impl Table {
