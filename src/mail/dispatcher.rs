@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{render, EmailPayload, SendError, Transport};
 use crate::config::MailSettings;
-use crate::store::{ClaimedEmail, DeliveryOutcome, DeliveryResult, Store, StoreError};
+use crate::store::{after_span, ClaimedEmail, DeliveryOutcome, DeliveryResult, Store, StoreError};
 use crate::telemetry::{Metrics, ResultLabel};
 use crate::worker::Pass;
 
@@ -229,14 +229,10 @@ impl Attempt {
                     self.settings.first_retry,
                     self.settings.max_retry_interval,
                 );
-                // A retry interval configured past the last date a clock can
-                // hold retries at that date rather than overflowing.
-                let next_attempt_at = chrono::Duration::from_std(delay)
-                    .ok()
-                    .and_then(|delay| at.checked_add_signed(delay))
-                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
                 DeliveryOutcome::Retry {
-                    next_attempt_at,
+                    // A retry interval configured past the last date a clock
+                    // can hold retries at that date rather than overflowing.
+                    next_attempt_at: after_span(at, delay),
                     error: error.to_string(),
                 }
             }

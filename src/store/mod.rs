@@ -33,7 +33,7 @@ pub use ids::token_hash;
 pub use intake::Intake;
 pub use outbox::QueuedEmail;
 pub use partners::{check_partner_id, IssuedToken, NewPartner, Partner, Principal};
-pub use records::{rfc3339, CaseRecord, CaseView, DeadlineView, EventRecord};
+pub use records::{after_span, rfc3339, CaseRecord, CaseView, DeadlineView, EventRecord};
 pub use stats::Stats;
 pub use write::{DeadlineNotice, NewEvent};
 

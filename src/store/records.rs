@@ -32,7 +32,7 @@ pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
 /// `now` plus `span`, or the last date a clock can hold when the sum would
 /// pass it (a lease configured for millions of years): every stored time
 /// then reads back as the date it was, and `+ 1` on it stays in range.
-pub(crate) fn after_span(now: DateTime<Utc>, span: std::time::Duration) -> DateTime<Utc> {
+pub fn after_span(now: DateTime<Utc>, span: std::time::Duration) -> DateTime<Utc> {
     chrono::Duration::from_std(span)
         .ok()
         .and_then(|span| now.checked_add_signed(span))
