@@ -13,10 +13,13 @@ use serde_json::{json, Value};
 
 use crate::binary;
 use crate::fixtures::{add_seats, mail_flow};
+use crate::postgres::with_database;
 
 /// A running `escalator serve` with its stderr read line by line; killed when dropped.
 struct Serve {
     child: Child,
+    /// The lines up to the one saying where it listens.
+    startup: Vec<String>,
     lines: mpsc::Receiver<String>,
     base: String,
 }
@@ -29,10 +32,14 @@ impl Drop for Serve {
 }
 
 fn escalator(dir: &Path) -> Command {
+    escalator_on(dir, "sqlite://escalator.db")
+}
+
+fn escalator_on(dir: &Path, database: &str) -> Command {
     let mut command = binary::escalator();
     command
         .current_dir(dir)
-        .env("ESCALATOR_DATABASE_URL", "sqlite://escalator.db")
+        .env("ESCALATOR_DATABASE_URL", database)
         .env(
             "ESCALATOR_RULES",
             Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
@@ -52,11 +59,17 @@ fn token(dir: &Path, args: &[&str]) -> String {
 }
 
 fn serve(dir: &Path) -> Serve {
-    let mut child = escalator(dir)
+    let mut command = escalator(dir);
+    // The API's "answered" lines (debug) show that the log holds the
+    // requests; everything else at the default level.
+    command.env("RUST_LOG", "info,escalator::api=debug");
+    serve_with(command)
+}
+
+/// Starts `serve` with `command`'s settings and waits until it listens.
+fn serve_with(mut command: Command) -> Serve {
+    let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-        // The API's "answered" lines (debug) show that the log holds the
-        // requests; everything else at the default level.
-        .env("RUST_LOG", "info,escalator::api=debug")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -72,6 +85,7 @@ fn serve(dir: &Path) -> Serve {
     });
     let mut serve = Serve {
         child,
+        startup: Vec::new(),
         lines,
         base: String::new(),
     };
@@ -80,6 +94,7 @@ fn serve(dir: &Path) -> Serve {
             panic!("escalator serve did not say where it listens");
         };
         let entry: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+        serve.startup.push(line);
         if entry["fields"]["message"] == "escalator is serving" {
             let address = entry["fields"]["address"].as_str().unwrap();
             serve.base = format!("http://{address}");
@@ -176,4 +191,27 @@ async fn refused_requests_leave_no_error_in_the_log() {
         })
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[tokio::test]
+async fn a_start_on_postgres_logs_no_notice_of_postgresql_itself_by_default() {
+    with_database("log_notices", |url| async move {
+        let dir = tempfile::tempdir().unwrap();
+        // The first start creates the migrations table; the second finds it,
+        // and PostgreSQL says so in a notice ("already exists, skipping").
+        for start in ["first", "second"] {
+            let mut command = escalator_on(dir.path(), &url);
+            command.env_remove("RUST_LOG");
+            let mut server = serve_with(command);
+            let _ = server.child.kill();
+            let _ = server.child.wait();
+            let mut lines = std::mem::take(&mut server.startup);
+            lines.extend(server.lines.iter());
+            assert!(
+                !lines.iter().any(|line| line.contains("_sqlx_migrations")),
+                "{start} start: {lines:#?}"
+            );
+        }
+    })
+    .await;
 }
