@@ -54,7 +54,7 @@ fn push_field(field: &Field, facts: &Facts<'_>, out: &mut String) {
         Field::GapSet(kind) => push_sorted_items(gap_list(gaps, *kind), out),
         Field::Attempted | Field::PartnerSet(_) => {
             if let Some(set) = field.set_value(case, facts.partner) {
-                push_joined(set.iter().map(String::as_str), out);
+                push_joined(set.iter(), out);
             }
         }
         other => out.push_str(other.string_value(case, facts.partner).unwrap_or_default()),

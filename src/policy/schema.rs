@@ -2,10 +2,8 @@
 //! absent, and how to read it from a case. One table, used by the checker
 //! (names, types, suggestions), the evaluator and templates alike.
 
-use std::collections::BTreeSet;
-
 use super::ast::NeedKind;
-use crate::case::{Capabilities, Case};
+use crate::case::{Capabilities, Case, ItemSet};
 
 /// The type of a field or literal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -216,11 +214,7 @@ impl Field {
     }
 
     /// The set value of a case- or partner-held set field.
-    pub fn set_value<'a>(
-        &self,
-        case: &'a Case,
-        partner: &'a Capabilities,
-    ) -> Option<&'a BTreeSet<String>> {
+    pub fn set_value<'a>(&self, case: &'a Case, partner: &'a Capabilities) -> Option<&'a ItemSet> {
         match self {
             Field::Attempted => Some(case.attempted()),
             Field::PartnerSet(kind) => Some(capability_set(partner, *kind)),
@@ -230,7 +224,7 @@ impl Field {
 }
 
 /// The partner's capability set of one kind.
-pub fn capability_set(partner: &Capabilities, kind: NeedKind) -> &BTreeSet<String> {
+pub fn capability_set(partner: &Capabilities, kind: NeedKind) -> &ItemSet {
     match kind {
         NeedKind::Training => &partner.training,
         NeedKind::Documentation => &partner.documentation,

@@ -1,8 +1,6 @@
 //! Partner desks, their capabilities, and API tokens. A token is shown once
 //! at creation; only its SHA-256 is stored, and lookups go by that hash.
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use subtle::ConstantTimeEq;
@@ -12,7 +10,7 @@ use super::error::{Context, StoreError};
 use super::ids;
 use super::records::{from_ms, rfc3339, to_ms};
 use super::Store;
-use crate::case::{Capabilities, EmailAddress};
+use crate::case::{Capabilities, EmailAddress, ItemSet};
 use crate::workflow::{Actor, Role};
 
 /// Longest accepted partner id.
@@ -100,7 +98,7 @@ struct PartnerRow {
 
 impl PartnerRow {
     fn into_partner(self) -> Result<Partner, StoreError> {
-        let list = |what: &'static str, text: &str| -> Result<BTreeSet<String>, StoreError> {
+        let list = |what: &'static str, text: &str| -> Result<ItemSet, StoreError> {
             serde_json::from_str(text).map_err(|error| StoreError::Corrupt {
                 what,
                 case_id: format!("(partner {})", self.id),
@@ -176,7 +174,7 @@ fn check_name(name: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn json_list(items: &BTreeSet<String>) -> String {
+fn json_list(items: &ItemSet) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
 }
 
@@ -378,19 +376,18 @@ impl Store {
         }
         let principal = match (row.role.as_str(), row.partner_id) {
             ("partner", Some(partner_id)) => {
-                let list = |what: &'static str,
-                            text: Option<&str>|
-                 -> Result<BTreeSet<String>, StoreError> {
-                    let text = text.ok_or_else(|| StoreError::NotFound {
-                        what: "partner",
-                        id: partner_id.clone(),
-                    })?;
-                    serde_json::from_str(text).map_err(|error| StoreError::Corrupt {
-                        what,
-                        case_id: format!("(partner {partner_id})"),
-                        message: error.to_string(),
-                    })
-                };
+                let list =
+                    |what: &'static str, text: Option<&str>| -> Result<ItemSet, StoreError> {
+                        let text = text.ok_or_else(|| StoreError::NotFound {
+                            what: "partner",
+                            id: partner_id.clone(),
+                        })?;
+                        serde_json::from_str(text).map_err(|error| StoreError::Corrupt {
+                            what,
+                            case_id: format!("(partner {partner_id})"),
+                            message: error.to_string(),
+                        })
+                    };
                 let capabilities = Capabilities {
                     id: partner_id.clone(),
                     training: list("partner training", row.training.as_deref())?,

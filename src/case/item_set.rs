@@ -1,0 +1,199 @@
+//! A small set of names held by a case or a partner: the steps a customer
+//! attempted, a partner's training, documentation and tooling.
+
+use std::hash::Hasher;
+
+use rustc_hash::FxHasher;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A set of short names, kept sorted, written one after another in one
+/// string, with each item's end and hash in one array beside it.
+///
+/// The policy asks these sets "do you hold this item?" several times per
+/// case, and a case's sets are rarely in the processor's cache when it does.
+/// A `BTreeSet<String>` answers by following tree nodes to one allocation
+/// per item; here a lookup reads two allocations whatever the set's size:
+/// the array of hashes, and the text of the item whose hash matches. Both
+/// are reachable from the set itself, so they can be fetched together
+/// (see `Case::warm_up`). It iterates and serialises in sorted order, like
+/// the `BTreeSet` it replaces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemSet {
+    /// The items, sorted, without repeats, one after another.
+    text: String,
+    /// Where each item ends in `text`, and its [`item_hash`], in order.
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    end: usize,
+    hash: u64,
+}
+
+/// The hash an [`ItemSet`] keeps for an item.
+fn item_hash(item: &str) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(item.as_bytes());
+    hasher.finish()
+}
+
+impl ItemSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether the set holds `item`.
+    pub fn contains(&self, item: &str) -> bool {
+        let hash = item_hash(item);
+        let mut start = 0;
+        for entry in &self.entries {
+            if entry.hash == hash && self.text.get(start..entry.end) == Some(item) {
+                return true;
+            }
+            start = entry.end;
+        }
+        false
+    }
+
+    /// The items, in sorted order.
+    pub fn iter(&self) -> Items<'_> {
+        Items {
+            set: self,
+            start: 0,
+            next: 0,
+        }
+    }
+
+    /// How many items the set holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The first byte of the text and the first entry, read so that a cold
+    /// set's two allocations are fetched at once; see `Case::warm_up`.
+    pub(crate) fn touch(&self) -> u64 {
+        let byte = self.text.as_bytes().first().copied().unwrap_or(0);
+        let hash = self.entries.first().map_or(0, |e| e.hash);
+        u64::from(byte) ^ hash
+    }
+}
+
+/// The items of an [`ItemSet`], in sorted order.
+pub struct Items<'a> {
+    set: &'a ItemSet,
+    start: usize,
+    next: usize,
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let entry = self.set.entries.get(self.next)?;
+        let item = self.set.text.get(self.start..entry.end)?;
+        self.start = entry.end;
+        self.next += 1;
+        Some(item)
+    }
+}
+
+impl FromIterator<String> for ItemSet {
+    fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Self {
+        let mut items: Vec<String> = iter.into_iter().collect();
+        items.sort_unstable();
+        items.dedup();
+        let mut set = ItemSet {
+            text: String::with_capacity(items.iter().map(String::len).sum()),
+            entries: Vec::with_capacity(items.len()),
+        };
+        for item in &items {
+            set.text.push_str(item);
+            set.entries.push(Entry {
+                end: set.text.len(),
+                hash: item_hash(item),
+            });
+        }
+        set
+    }
+}
+
+impl<'a> FromIterator<&'a str> for ItemSet {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(iter: I) -> Self {
+        iter.into_iter().map(str::to_owned).collect()
+    }
+}
+
+impl<'a> IntoIterator for &'a ItemSet {
+    type Item = &'a str;
+    type IntoIter = Items<'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl Serialize for ItemSet {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for ItemSet {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Vec::<String>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn items_are_kept_sorted_and_once() {
+        let set: ItemSet = ["tooling-b", "tooling-a", "tooling-b"]
+            .into_iter()
+            .collect();
+        assert_eq!(set.len(), 2);
+        assert_eq!(set.iter().collect::<Vec<_>>(), ["tooling-a", "tooling-b"]);
+        assert_eq!(
+            serde_json::to_string(&set).unwrap(),
+            r#"["tooling-a","tooling-b"]"#
+        );
+    }
+
+    #[test]
+    fn deserialising_sorts_and_drops_repeats() {
+        let set: ItemSet = serde_json::from_str(r#"["b","a","b"]"#).unwrap();
+        assert_eq!(set, ["a", "b"].into_iter().collect());
+    }
+
+    proptest! {
+        /// Membership, order and length agree with a `BTreeSet`.
+        #[test]
+        fn behaves_like_a_btree_set(
+            items in proptest::collection::vec("[a-c]{0,3}", 0..80),
+            probes in proptest::collection::vec("[a-c]{0,3}", 0..20),
+        ) {
+            let set: ItemSet = items.iter().cloned().collect();
+            let tree: BTreeSet<String> = items.iter().cloned().collect();
+            prop_assert_eq!(set.len(), tree.len());
+            prop_assert!(set.iter().eq(tree.iter().map(String::as_str)));
+            for probe in probes.iter().chain(&items) {
+                prop_assert_eq!(set.contains(probe), tree.contains(probe));
+            }
+        }
+    }
+}
