@@ -1,6 +1,7 @@
 //! A small set of names held by a case or a partner: the steps a customer
 //! attempted, a partner's training, documentation and tooling.
 
+use std::cmp::Ordering;
 use std::hash::Hasher;
 
 use rustc_hash::FxHasher;
@@ -25,6 +26,10 @@ pub struct ItemSet {
     entries: Vec<Entry>,
 }
 
+/// Sets larger than this (only a partner stored outside the intake limits
+/// has one) are searched by bisection over the sorted items.
+const LINEAR_SEARCH_UP_TO: usize = crate::case::MAX_LIST_ITEMS;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
     end: usize,
@@ -46,6 +51,20 @@ impl ItemSet {
 
     /// Whether the set holds `item`.
     pub fn contains(&self, item: &str) -> bool {
+        if self.entries.len() > LINEAR_SEARCH_UP_TO {
+            // Sets this large come only from a partner stored outside the
+            // intake limits; the items are sorted, so search them.
+            let (mut low, mut high) = (0, self.entries.len());
+            while low < high {
+                let middle = low + (high - low) / 2;
+                match self.item(middle).cmp(item) {
+                    Ordering::Less => low = middle + 1,
+                    Ordering::Greater => high = middle,
+                    Ordering::Equal => return true,
+                }
+            }
+            return false;
+        }
         let hash = item_hash(item);
         let mut start = 0;
         for entry in &self.entries {
@@ -55,6 +74,16 @@ impl ItemSet {
             start = entry.end;
         }
         false
+    }
+
+    /// The item at position `at` in sorted order ("" past the end).
+    fn item(&self, at: usize) -> &str {
+        let start = match at.checked_sub(1) {
+            Some(before) => self.entries.get(before).map_or(0, |e| e.end),
+            None => 0,
+        };
+        let end = self.entries.get(at).map_or(start, |e| e.end);
+        self.text.get(start..end).unwrap_or_default()
     }
 
     /// The items, in sorted order.
@@ -180,12 +209,22 @@ mod tests {
         assert_eq!(set, ["a", "b"].into_iter().collect());
     }
 
+    #[test]
+    fn a_set_past_the_intake_limit_is_searched_by_bisection_and_finds_the_same() {
+        let items: Vec<String> = (0..250).map(|n| format!("item-{n:03}")).collect();
+        let set: ItemSet = items.iter().rev().cloned().collect();
+        assert!(set.len() > LINEAR_SEARCH_UP_TO);
+        assert!(items.iter().all(|item| set.contains(item)));
+        assert!(!set.contains("item-") && !set.contains("item-250") && !set.contains(""));
+    }
+
     proptest! {
-        /// Membership, order and length agree with a `BTreeSet`.
+        /// Membership, order and length agree with a `BTreeSet`, for sets
+        /// small enough to be scanned and large enough to be bisected.
         #[test]
         fn behaves_like_a_btree_set(
-            items in proptest::collection::vec("[a-c]{0,3}", 0..80),
-            probes in proptest::collection::vec("[a-c]{0,3}", 0..20),
+            items in proptest::collection::vec("[a-d]{0,4}", 0..300),
+            probes in proptest::collection::vec("[a-d]{0,4}", 0..20),
         ) {
             let set: ItemSet = items.iter().cloned().collect();
             let tree: BTreeSet<String> = items.iter().cloned().collect();
