@@ -214,6 +214,15 @@ impl Smtp {
                 redact(url)
             ),
         })?;
+        if parsed.host_str().is_none_or(str::is_empty) {
+            return Err(SendError::Config {
+                setting: "smtp_url",
+                detail: format!(
+                    "`{}` names no server; use smtp://host:port, smtp://host:port?tls=required or smtps://host:port",
+                    redact(url)
+                ),
+            });
+        }
         let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|error| SendError::Config {
                 setting: "smtp_url",
@@ -436,14 +445,19 @@ fn server_label(url: &url::Url) -> Option<String> {
 
 /// The URL without its password, for messages.
 fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
+    if let Ok(mut parsed) = url::Url::parse(url) {
+        if parsed.has_host() {
             if parsed.password().is_some() {
                 let _ = parsed.set_password(Some("***"));
             }
-            parsed.to_string()
+            return parsed.to_string();
         }
-        Err(_) => url.split('@').next_back().unwrap_or_default().to_owned(),
+    }
+    // Not a URL with a server: whatever precedes an `@` may hold a password.
+    match (url.rsplit_once('@'), url.split_once("://")) {
+        (Some((_, host)), Some((scheme, _))) => format!("{scheme}://***@{host}"),
+        (Some((_, host)), None) => format!("***@{host}"),
+        (None, _) => url.to_owned(),
     }
 }
 
@@ -602,6 +616,11 @@ mod tests {
             redact("smtp://user:secret@mail.example:587"),
             "smtp://user:***@mail.example:587"
         );
+        // Not a URL (no host): everything before the `@` is hidden.
+        assert_eq!(redact("smtp://user:secret@"), "smtp://***@");
+        assert_eq!(redact("smtp://user:secret@:99"), "smtp://***@:99");
+        assert_eq!(redact("user:secret@host"), "***@host");
+        assert_eq!(redact("smtp://"), "smtp://");
     }
 
     #[test]
@@ -621,6 +640,21 @@ mod tests {
             ),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_url_without_a_server_says_so() {
+        for url in ["smtp://", "smtps://"] {
+            let settings = MailSettings {
+                smtp_url: Some(url.to_owned()),
+                ..MailSettings::default()
+            };
+            let error = Transport::from_settings(&settings).unwrap_err().to_string();
+            assert!(
+                error.contains(&format!("`{url}` names no server")),
+                "{url}: {error}"
+            );
+        }
     }
 
     #[test]
