@@ -6,6 +6,8 @@
 //! keyword scan per text field answers every keyword test. Only the
 //! [`Outcome`] allocates on the usual path.
 
+use std::cell::RefCell;
+
 use super::ast::NeedKind;
 use super::index;
 use super::keywords::lowercase;
@@ -17,7 +19,6 @@ use super::schema::capability_set;
 use super::template::{Segment, Template};
 use super::{Gap, Gaps, MatchedRule, Name, Outcome};
 use crate::case::{Capabilities, Case, Tier};
-use std::cell::RefCell;
 
 const UNKNOWN: u8 = 0;
 const FALSE: u8 = 1;
