@@ -52,19 +52,14 @@ impl ItemSet {
     /// Whether the set holds `item`.
     pub fn contains(&self, item: &str) -> bool {
         if self.entries.len() > LINEAR_SEARCH_UP_TO {
-            // Sets this large come only from a partner stored outside the
-            // intake limits; the items are sorted, so search them.
-            let (mut low, mut high) = (0, self.entries.len());
-            while low < high {
-                let middle = low + (high - low) / 2;
-                match self.item(middle).cmp(item) {
-                    Ordering::Less => low = middle + 1,
-                    Ordering::Greater => high = middle,
-                    Ordering::Equal => return true,
-                }
-            }
-            return false;
+            self.bisect(item)
+        } else {
+            self.scan(item)
         }
+    }
+
+    /// Compares hashes in order, and the text only where a hash matches.
+    fn scan(&self, item: &str) -> bool {
         let hash = item_hash(item);
         let mut start = 0;
         for entry in &self.entries {
@@ -72,6 +67,20 @@ impl ItemSet {
                 return true;
             }
             start = entry.end;
+        }
+        false
+    }
+
+    /// Bisects the sorted items.
+    fn bisect(&self, item: &str) -> bool {
+        let (mut low, mut high) = (0, self.entries.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match self.item(middle).cmp(item) {
+                Ordering::Less => low = middle + 1,
+                Ordering::Greater => high = middle,
+                Ordering::Equal => return true,
+            }
         }
         false
     }
