@@ -98,19 +98,8 @@ struct PartnerRow {
 
 impl PartnerRow {
     fn into_partner(self) -> Result<Partner, StoreError> {
-        let list = |what: &'static str, text: &str| -> Result<ItemSet, StoreError> {
-            serde_json::from_str(text).map_err(|error| StoreError::Corrupt {
-                what,
-                case_id: format!("(partner {})", self.id),
-                message: error.to_string(),
-            })
-        };
-        let capabilities = Capabilities {
-            id: self.id.clone(),
-            training: list("partner training", &self.training)?,
-            documentation: list("partner documentation", &self.documentation)?,
-            tooling: list("partner tooling", &self.tooling)?,
-        };
+        let capabilities =
+            stored_capabilities(&self.id, &self.training, &self.documentation, &self.tooling)?;
         Ok(Partner {
             id: self.id,
             name: self.name,
@@ -172,6 +161,28 @@ fn check_name(name: &str) -> Result<(), StoreError> {
         });
     }
     Ok(())
+}
+
+/// A partner's capabilities from the JSON lists stored in its row.
+fn stored_capabilities(
+    id: &str,
+    training: &str,
+    documentation: &str,
+    tooling: &str,
+) -> Result<Capabilities, StoreError> {
+    let list = |what: &'static str, text: &str| -> Result<ItemSet, StoreError> {
+        serde_json::from_str(text).map_err(|error| StoreError::Corrupt {
+            what,
+            case_id: format!("(partner {id})"),
+            message: error.to_string(),
+        })
+    };
+    Ok(Capabilities {
+        id: id.to_owned(),
+        training: list("partner training", training)?,
+        documentation: list("partner documentation", documentation)?,
+        tooling: list("partner tooling", tooling)?,
+    })
 }
 
 fn json_list(items: &ItemSet) -> String {
@@ -376,24 +387,19 @@ impl Store {
         }
         let principal = match (row.role.as_str(), row.partner_id) {
             ("partner", Some(partner_id)) => {
-                let list =
-                    |what: &'static str, text: Option<&str>| -> Result<ItemSet, StoreError> {
-                        let text = text.ok_or_else(|| StoreError::NotFound {
-                            what: "partner",
-                            id: partner_id.clone(),
-                        })?;
-                        serde_json::from_str(text).map_err(|error| StoreError::Corrupt {
-                            what,
-                            case_id: format!("(partner {partner_id})"),
-                            message: error.to_string(),
-                        })
-                    };
-                let capabilities = Capabilities {
-                    id: partner_id.clone(),
-                    training: list("partner training", row.training.as_deref())?,
-                    documentation: list("partner documentation", row.documentation.as_deref())?,
-                    tooling: list("partner tooling", row.tooling.as_deref())?,
+                // The token's partner row is joined; no lists means it is gone.
+                let (Some(training), Some(documentation), Some(tooling)) = (
+                    row.training.as_deref(),
+                    row.documentation.as_deref(),
+                    row.tooling.as_deref(),
+                ) else {
+                    return Err(StoreError::NotFound {
+                        what: "partner",
+                        id: partner_id,
+                    });
                 };
+                let capabilities =
+                    stored_capabilities(&partner_id, training, documentation, tooling)?;
                 Principal {
                     actor: Actor::Partner { id: partner_id },
                     token_id: row.id,
