@@ -61,14 +61,10 @@ impl ItemSet {
     /// Compares hashes in order, and the text only where a hash matches.
     fn scan(&self, item: &str) -> bool {
         let hash = item_hash(item);
-        let mut start = 0;
-        for entry in &self.entries {
-            if entry.hash == hash && self.text.get(start..entry.end) == Some(item) {
-                return true;
-            }
-            start = entry.end;
-        }
-        false
+        self.entries
+            .iter()
+            .enumerate()
+            .any(|(at, entry)| entry.hash == hash && self.item(at) == item)
     }
 
     /// Bisects the sorted items.
@@ -87,21 +83,17 @@ impl ItemSet {
 
     /// The item at position `at` in sorted order ("" past the end).
     fn item(&self, at: usize) -> &str {
-        let start = match at.checked_sub(1) {
-            Some(before) => self.entries.get(before).map_or(0, |e| e.end),
-            None => 0,
-        };
+        let start = at
+            .checked_sub(1)
+            .and_then(|before| self.entries.get(before))
+            .map_or(0, |e| e.end);
         let end = self.entries.get(at).map_or(start, |e| e.end);
         self.text.get(start..end).unwrap_or_default()
     }
 
     /// The items, in sorted order.
     pub fn iter(&self) -> Items<'_> {
-        Items {
-            set: self,
-            start: 0,
-            next: 0,
-        }
+        Items { set: self, next: 0 }
     }
 
     /// How many items the set holds.
@@ -126,7 +118,6 @@ impl ItemSet {
 /// The items of an [`ItemSet`], in sorted order.
 pub struct Items<'a> {
     set: &'a ItemSet,
-    start: usize,
     next: usize,
 }
 
@@ -134,11 +125,11 @@ impl<'a> Iterator for Items<'a> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
-        let entry = self.set.entries.get(self.next)?;
-        let item = self.set.text.get(self.start..entry.end)?;
-        self.start = entry.end;
+        if self.next >= self.set.len() {
+            return None;
+        }
         self.next += 1;
-        Some(item)
+        Some(self.set.item(self.next - 1))
     }
 }
 
