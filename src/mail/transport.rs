@@ -207,27 +207,13 @@ impl Smtp {
             setting: "smtp_url",
             detail: format!("`{}` is not a URL ({error})", redact(url)),
         })?;
-        let server = server_label(&parsed).ok_or_else(|| SendError::Config {
-            setting: "smtp_url",
-            detail: format!(
-                "`{}` is not an SMTP URL; use smtp://host:port, smtp://host:port?tls=required or smtps://host:port",
-                redact(url)
-            ),
-        })?;
+        let server = server_label(&parsed)
+            .ok_or_else(|| bad_smtp_url(format!("`{}` is not an SMTP URL", redact(url))))?;
         if parsed.host_str().is_none_or(str::is_empty) {
-            return Err(SendError::Config {
-                setting: "smtp_url",
-                detail: format!(
-                    "`{}` names no server; use smtp://host:port, smtp://host:port?tls=required or smtps://host:port",
-                    redact(url)
-                ),
-            });
+            return Err(bad_smtp_url(format!("`{}` names no server", redact(url))));
         }
         let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|error| SendError::Config {
-                setting: "smtp_url",
-                detail: format!("`{server}`: {error}; use smtp://host:port, smtp://host:port?tls=required or smtps://host:port"),
-            })?
+            .map_err(|error| bad_smtp_url(format!("`{server}`: {error}")))?
             // lettre applies this to the connect only; `send` bounds the whole exchange.
             .timeout(Some(settings.send_timeout));
         let connections = settings.connections.max(1);
@@ -424,6 +410,16 @@ fn direct_endpoint(url: &url::Url, server: &str) -> Result<Option<Endpoint>, Sen
     }))
 }
 
+/// An error in `smtp_url`, ending with the forms the setting takes.
+fn bad_smtp_url(detail: String) -> SendError {
+    SendError::Config {
+        setting: "smtp_url",
+        detail: format!(
+            "{detail}; use smtp://host:port, smtp://host:port?tls=required or smtps://host:port"
+        ),
+    }
+}
+
 /// `scheme://host:port` of an SMTP URL, for logs and errors, with the port
 /// lettre connects to when the URL names none (25 plain, 587 STARTTLS, 465
 /// implicit TLS); `None` for a scheme that is not SMTP.
@@ -610,6 +606,14 @@ fn file_name(message: &Message) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// The transport `smtp_url = url` configures.
+    fn smtp(url: &str) -> Result<Transport, SendError> {
+        Transport::from_settings(&MailSettings {
+            smtp_url: Some(url.to_owned()),
+            ..MailSettings::default()
+        })
+    }
+
     #[test]
     fn a_password_never_appears_in_messages() {
         assert_eq!(
@@ -625,11 +629,7 @@ mod tests {
 
     #[test]
     fn an_unknown_scheme_is_a_configuration_error() {
-        let settings = MailSettings {
-            smtp_url: Some("imap://mail.example".to_owned()),
-            ..MailSettings::default()
-        };
-        let error = Transport::from_settings(&settings).unwrap_err();
+        let error = smtp("imap://mail.example").unwrap_err();
         assert!(
             matches!(
                 error,
@@ -645,11 +645,7 @@ mod tests {
     #[test]
     fn a_url_without_a_server_says_so() {
         for url in ["smtp://", "smtps://"] {
-            let settings = MailSettings {
-                smtp_url: Some(url.to_owned()),
-                ..MailSettings::default()
-            };
-            let error = Transport::from_settings(&settings).unwrap_err().to_string();
+            let error = smtp(url).unwrap_err().to_string();
             assert!(
                 error.contains(&format!("`{url}` names no server")),
                 "{url}: {error}"
@@ -696,13 +692,7 @@ mod tests {
 
     #[test]
     fn the_server_in_logs_and_errors_names_the_port_connected_to() {
-        let destination = |url: &str| {
-            let settings = MailSettings {
-                smtp_url: Some(url.to_owned()),
-                ..MailSettings::default()
-            };
-            Transport::from_settings(&settings).unwrap().destination()
-        };
+        let destination = |url: &str| smtp(url).unwrap().destination();
         assert_eq!(destination("smtp://mail.example"), "smtp://mail.example:25");
         assert_eq!(
             destination("smtp://mail.example?tls=required"),
@@ -721,11 +711,7 @@ mod tests {
             "smtp://mail.example:2525"
         );
 
-        let settings = MailSettings {
-            smtp_url: Some("http://u:pw@mail.example".to_owned()),
-            ..MailSettings::default()
-        };
-        let error = Transport::from_settings(&settings).unwrap_err().to_string();
+        let error = smtp("http://u:pw@mail.example").unwrap_err().to_string();
         assert!(
             error.contains("`http://u:***@mail.example/` is not an SMTP URL"),
             "{error}"
