@@ -468,9 +468,9 @@ impl Case {
         self.reopened
     }
 
-    /// Reads a byte of every allocation that classification may read, all
-    /// at once, and folds them into one number for the caller to
-    /// `black_box`.
+    /// Reads a byte of every allocation that classification may read (all
+    /// but `attributes` and `contact`, which a policy seldom reads), all at
+    /// once, and folds them into one number for the caller to `black_box`.
     ///
     /// A case classified long after it was parsed (`rules test`, `rules
     /// bench`, a batch given to `classify`) has left the processor's caches.
@@ -482,12 +482,14 @@ impl Case {
     pub(crate) fn warm_up(&self) -> u64 {
         let mut folded = first_byte(self.external_id.as_str())
             ^ first_byte(&self.customer.tenant)
+            ^ first_byte(self.customer.name.as_deref().unwrap_or_default())
             ^ first_byte(&self.product)
             ^ first_byte(&self.category)
             ^ first_byte(&self.subject)
             ^ self.attempted.touch();
         if let Some(health) = &self.service_health {
-            folded ^= first_byte(health.status().unwrap_or_default());
+            folded ^= first_byte(health.status().unwrap_or_default())
+                ^ first_byte(health.incident().unwrap_or_default());
         }
         for byte in self.description.as_bytes().iter().step_by(CACHE_LINE) {
             folded ^= u64::from(*byte);
