@@ -319,6 +319,29 @@ impl Default for Settings {
     }
 }
 
+/// The settings every command reads: the rules directory and the database.
+fn resolve_shared(
+    settings: &mut Settings,
+    common: &SettingsArgs,
+    file: &mut FileSettings,
+    sources: &Sources<'_>,
+) -> Result<(), ConfigError> {
+    // A path needs no parsing, so it cannot be invalid.
+    if let Some(dir) = common.rules.clone().or(file.rules.take()) {
+        settings.rules_dir = dir;
+    }
+    if let Some(url) = sources.resolve(
+        "database",
+        "--database/ESCALATOR_DATABASE_URL",
+        &common.database,
+        file.database.take(),
+        parse_database_url,
+    )? {
+        settings.database_url = url;
+    }
+    Ok(())
+}
+
 /// A file value turned into text (numbers and booleans as TOML writes
 /// them), keeping its place in the file.
 fn in_file_text<T>(value: InFile<T>, text: impl FnOnce(T) -> String) -> InFile<String> {
@@ -337,31 +360,36 @@ fn invalid(setting: &'static str, source: &str, message: String) -> ConfigError 
 }
 
 impl Settings {
-    /// Resolves the settings: flags and environment (already merged by clap),
-    /// then the configuration file, then the defaults.
-    pub fn resolve(common: &SettingsArgs, serve: &ServeArgs) -> Result<Settings, ConfigError> {
-        let (file, file_path, file_text) = read_file(common.config.as_deref())?;
+    /// Resolves only what the commands that do not serve read: the rules
+    /// directory and the database. The rest keep their defaults, so a
+    /// mistake in a setting only `serve` reads (`smtp_url`, `listen`, the
+    /// deadlines…) does not stop `rules check`, `classify` or `partners`.
+    /// The file must still be readable TOML with known keys.
+    pub fn resolve_offline(common: &SettingsArgs) -> Result<Settings, ConfigError> {
+        let (mut file, file_path, file_text) = read_file(common.config.as_deref())?;
         let sources = Sources {
             file_path: &file_path,
             file_text: &file_text,
         };
         let mut settings = Settings::default();
+        resolve_shared(&mut settings, common, &mut file, &sources)?;
+        Ok(settings)
+    }
+
+    /// Resolves the settings: flags and environment (already merged by clap),
+    /// then the configuration file, then the defaults.
+    pub fn resolve(common: &SettingsArgs, serve: &ServeArgs) -> Result<Settings, ConfigError> {
+        let (mut file, file_path, file_text) = read_file(common.config.as_deref())?;
+        let sources = Sources {
+            file_path: &file_path,
+            file_text: &file_text,
+        };
+        let mut settings = Settings::default();
+        resolve_shared(&mut settings, common, &mut file, &sources)?;
 
         // Paths need no parsing, so they cannot be invalid.
-        if let Some(dir) = common.rules.clone().or(file.rules) {
-            settings.rules_dir = dir;
-        }
         if let Some(dir) = serve.outbox_dir.clone().or(file.outbox_dir) {
             settings.mail.outbox_dir = dir;
-        }
-        if let Some(url) = sources.resolve(
-            "database",
-            "--database/ESCALATOR_DATABASE_URL",
-            &common.database,
-            file.database,
-            parse_database_url,
-        )? {
-            settings.database_url = url;
         }
         if let Some(listen) = sources.resolve(
             "listen",

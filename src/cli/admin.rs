@@ -9,13 +9,13 @@ use serde_json::json;
 
 use super::{CapabilityArgs, CliError, PartnersCommand, TokenRole, TokensCommand};
 use crate::case::{Capabilities, EmailAddress};
-use crate::config::{ServeArgs, Settings, SettingsArgs};
+use crate::config::{Settings, SettingsArgs};
 use crate::store::{check_partner_id, NewPartner, Store, StoreError};
 use crate::workflow::Role;
 
 /// Opens the configured database and applies pending migrations.
 pub(super) async fn open_store(settings: &SettingsArgs) -> Result<Store, CliError> {
-    let resolved = Settings::resolve(settings, &ServeArgs::default())?;
+    let resolved = Settings::resolve_offline(settings)?;
     Ok(Store::connect(&resolved.database_url).await?)
 }
 

@@ -11,12 +11,12 @@ use serde_json::Value;
 
 use super::{ClassifyArgs, CliError, ErrorFormat, OutputFormat};
 use crate::case::{Capabilities, Case, CaseError, CaseInput};
-use crate::config::{ServeArgs, Settings, SettingsArgs};
+use crate::config::{Settings, SettingsArgs};
 use crate::policy::{LoadError, Outcome, Policy};
 
 /// The policy directory the settings name.
 pub(super) fn rules_dir(settings: &SettingsArgs) -> Result<PathBuf, CliError> {
-    Ok(Settings::resolve(settings, &ServeArgs::default())?.rules_dir)
+    Ok(Settings::resolve_offline(settings)?.rules_dir)
 }
 
 /// Loads the policy; on errors prints them (text to stderr, JSON to `json_out`'s choice) and returns `None`.

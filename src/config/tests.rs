@@ -233,3 +233,24 @@ fn a_file_that_is_not_utf8_is_located_at_its_first_bad_byte() {
         "{error}"
     );
 }
+
+#[test]
+fn commands_that_do_not_serve_read_only_the_rules_and_the_database() {
+    let (_dir, common) = config_file(
+        "rules = \"policy\"\ndatabase = \"sqlite://cases.db\"\nsmtp_url = \"smtp://\"\nlisten = \"nonsense\"\n[mail]\nfirst_retry = \"soon\"\n",
+    );
+    let settings = Settings::resolve_offline(&common).unwrap();
+    assert_eq!(settings.rules_dir, PathBuf::from("policy"));
+    assert_eq!(settings.database_url, "sqlite://cases.db");
+    // `serve` reads the same file and refuses its first bad serve-only value.
+    let error = resolve_error(&common, &ServeArgs::default());
+    assert!(error.contains("setting `listen`"), "{error}");
+
+    // What they do read is still checked, and so is the file itself.
+    let (_dir, common) = config_file("database = \"mysql://db\"\n");
+    let error = Settings::resolve_offline(&common).unwrap_err().to_string();
+    assert!(error.contains("setting `database`"), "{error}");
+    let (_dir, common) = config_file("lisen = \"127.0.0.1:9000\"\n");
+    let error = Settings::resolve_offline(&common).unwrap_err().to_string();
+    assert!(error.contains("lisen"), "{error}");
+}

@@ -93,6 +93,36 @@ fn rules_check_accepts_a_valid_policy() {
 }
 
 #[test]
+fn a_mistake_in_a_setting_only_serve_reads_does_not_stop_the_rules_commands() {
+    let (temp, dir) = example_dir();
+    // The binary runs in `temp`, where it finds this `escalator.toml`.
+    std::fs::write(
+        temp.path().join("escalator.toml"),
+        "smtp_url = \"smtp://\"\nlisten = \"nonsense\"\n",
+    )
+    .expect("config");
+    let out = run(&dir, &["rules", "check"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = run(
+        &dir,
+        &["classify"],
+        Some(&case("CASE-1", json!({})).to_string()),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("CASE-1: escalate"), "{}", out.stdout);
+
+    // `serve` reads them, and says which one is wrong and where.
+    let out = run(&dir, &["serve"], None);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("setting `listen` (from escalator.toml:2:10)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn rules_check_reports_errors_with_location_and_caret_and_exits_1() {
     let (_temp, dir) = example_dir();
     std::fs::write(
