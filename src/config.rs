@@ -319,13 +319,24 @@ impl Default for Settings {
     }
 }
 
-/// The settings every command reads: the rules directory and the database.
-fn resolve_shared(
-    settings: &mut Settings,
-    common: &SettingsArgs,
-    file: &mut FileSettings,
-    sources: &Sources<'_>,
-) -> Result<(), ConfigError> {
+/// The settings every command reads, resolved, and the file the rest come from.
+struct Shared {
+    settings: Settings,
+    /// The file's other settings, for `serve`.
+    file: FileSettings,
+    file_path: PathBuf,
+    file_text: String,
+}
+
+/// Reads the configuration file and resolves what every command reads: the
+/// rules directory and the database.
+fn resolve_shared(common: &SettingsArgs) -> Result<Shared, ConfigError> {
+    let (mut file, file_path, file_text) = read_file(common.config.as_deref())?;
+    let sources = Sources {
+        file_path: &file_path,
+        file_text: &file_text,
+    };
+    let mut settings = Settings::default();
     // A path needs no parsing, so it cannot be invalid.
     if let Some(dir) = common.rules.clone().or(file.rules.take()) {
         settings.rules_dir = dir;
@@ -339,7 +350,12 @@ fn resolve_shared(
     )? {
         settings.database_url = url;
     }
-    Ok(())
+    Ok(Shared {
+        settings,
+        file,
+        file_path,
+        file_text,
+    })
 }
 
 /// A file value turned into text (numbers and booleans as TOML writes
@@ -366,26 +382,22 @@ impl Settings {
     /// deadlines…) does not stop `rules check`, `classify` or `partners`.
     /// The file must still be readable TOML with known keys.
     pub fn resolve_offline(common: &SettingsArgs) -> Result<Settings, ConfigError> {
-        let (mut file, file_path, file_text) = read_file(common.config.as_deref())?;
-        let sources = Sources {
-            file_path: &file_path,
-            file_text: &file_text,
-        };
-        let mut settings = Settings::default();
-        resolve_shared(&mut settings, common, &mut file, &sources)?;
-        Ok(settings)
+        Ok(resolve_shared(common)?.settings)
     }
 
     /// Resolves the settings: flags and environment (already merged by clap),
     /// then the configuration file, then the defaults.
     pub fn resolve(common: &SettingsArgs, serve: &ServeArgs) -> Result<Settings, ConfigError> {
-        let (mut file, file_path, file_text) = read_file(common.config.as_deref())?;
+        let Shared {
+            mut settings,
+            file,
+            file_path,
+            file_text,
+        } = resolve_shared(common)?;
         let sources = Sources {
             file_path: &file_path,
             file_text: &file_text,
         };
-        let mut settings = Settings::default();
-        resolve_shared(&mut settings, common, &mut file, &sources)?;
 
         // Paths need no parsing, so they cannot be invalid.
         if let Some(dir) = serve.outbox_dir.clone().or(file.outbox_dir) {
