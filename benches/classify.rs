@@ -16,7 +16,8 @@
 //! work itself: `--cases N` keeps only the first N cases (few enough
 //! cases, repeated, stay in the processor's caches and branch predictors),
 //! and `--twice` classifies every case twice in a row. `docs/performance.md`
-//! says what the difference turned out to be.
+//! says what the difference turned out to be. `--large` classifies against
+//! the 1,000-rule policy instead, where a case asks about many more keywords.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -120,12 +121,12 @@ fn write(dir: &str) -> std::io::Result<()> {
 
 /// The benchmark policy and cases, as criterion's classification sees them.
 fn workload() -> Option<(Policy, Vec<(Case, Capabilities)>)> {
-    workload_of(CASES)
+    workload_of(CASES, BENCH)
 }
 
 /// The benchmark policy and the first `count` cases.
-fn workload_of(count: usize) -> Option<(Policy, Vec<(Case, Capabilities)>)> {
-    match Policy::from_sources(sources(BENCH)) {
+fn workload_of(count: usize, shape: Shape) -> Option<(Policy, Vec<(Case, Capabilities)>)> {
+    match Policy::from_sources(sources(shape)) {
         Ok(loaded) => Some((loaded.policy, cases(count))),
         Err(diagnostics) => {
             eprintln!("the generated policy does not load:\n{diagnostics}");
@@ -186,7 +187,13 @@ fn main() {
         } else {
             1
         };
-        if let Some((policy, cases)) = workload_of(count) {
+        // `--large`: the 1,000-rule policy, whose cases ask about many more keywords.
+        let shape = if args.iter().any(|a| a == "--large") {
+            LARGE
+        } else {
+            BENCH
+        };
+        if let Some((policy, cases)) = workload_of(count, shape) {
             let start = std::time::Instant::now();
             repeat(&policy, &cases, times, per_case);
             let seconds = start.elapsed().as_secs_f64();

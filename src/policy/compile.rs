@@ -121,6 +121,7 @@ impl Builder {
         let id = self.patterns.len() as u32;
         self.patterns.push(Pattern {
             spans_newline: text.contains('\n'),
+            finder: memchr::memmem::Finder::new(text.as_bytes()).into_owned(),
             text: text.clone(),
         });
         self.pattern_ids.insert(text, id);

@@ -2,11 +2,14 @@
 //! index narrows the requirements and rules to those the case's string
 //! fields leave possible, each atom and let is evaluated at most once per
 //! case (lazily, memoised in a per-thread scratch area reused across
-//! cases), string fields are compared as interned ids, and one
-//! keyword scan per text field answers every keyword test. Only the
-//! [`Outcome`] allocates on the usual path.
+//! cases), string fields are compared as interned ids, and keyword tests
+//! search for their keywords one at a time (SIMD) while a case asks about
+//! few, then scan once for every keyword. Only the [`Outcome`] allocates on
+//! the usual path.
 
 use std::cell::RefCell;
+
+use memchr::memmem::Finder;
 
 use super::ast::NeedKind;
 use super::index;
@@ -27,6 +30,15 @@ const TRUE: u8 = 2;
 const SLOT_UNSET: u32 = u32::MAX - 1;
 /// Slot cache marker: the field is absent.
 const SLOT_ABSENT: u32 = u32::MAX - 2;
+/// How much text a case searches one keyword at a time before it scans for
+/// every keyword at once, in multiples of its subject and description. One
+/// search reads a byte in about a tenth of the scan's instructions, and
+/// most cases ask about a few keywords only; a case that asks about many
+/// pays at most this much searching on top of the scan.
+const SEARCHES_BEFORE_SCAN: usize = 12;
+/// What a search costs besides reading the text, in bytes' worth: a short
+/// subject is cheap to read but not to search.
+const SEARCH_OVERHEAD: usize = 128;
 
 /// Per-case working memory, reused across cases on one thread.
 #[derive(Default)]
@@ -34,8 +46,12 @@ struct Scratch {
     atoms: Vec<u8>,
     lets: Vec<u8>,
     slots: Vec<u32>,
-    subject_hits: Vec<u64>,
-    description_hits: Vec<u64>,
+    /// What the case's subject and description hold of the keywords.
+    subject: Found,
+    description: Found,
+    /// Bytes' worth searched one keyword at a time; see `SEARCHES_BEFORE_SCAN`.
+    searched: usize,
+    /// Whether both texts were scanned for every keyword.
     scanned: bool,
     lower: String,
     text: String,
@@ -57,13 +73,55 @@ impl Scratch {
         reset(&mut self.lets, program.lets.len(), UNKNOWN);
         reset(&mut self.slots, program.slots.len(), SLOT_UNSET);
         let words = program.patterns.len().div_ceil(64);
-        reset(&mut self.subject_hits, words, 0);
-        reset(&mut self.description_hits, words, 0);
+        self.subject.reset(words);
+        self.description.reset(words);
+        self.searched = 0;
         self.scanned = false;
         self.text_ready = false;
         self.gaps.clear();
         self.matched_requirements.clear();
         self.matched_rules.clear();
+    }
+}
+
+/// What one text of a case (the subject or the description) is known to
+/// hold of the policy's keywords, bits by pattern id.
+#[derive(Default)]
+struct Found {
+    /// Keywords found.
+    hits: Vec<u64>,
+    /// Which bits of `hits` are known (all of them once the case scanned).
+    known: Vec<u64>,
+    /// The text lower-cased, once a search needs it.
+    lower: String,
+    lowered: bool,
+}
+
+impl Found {
+    fn reset(&mut self, words: usize) {
+        reset(&mut self.hits, words, 0);
+        reset(&mut self.known, words, 0);
+        self.lowered = false;
+    }
+
+    /// Searches `text` for one keyword alone and records the answer.
+    fn search(&mut self, text: &str, keyword: &Finder<'_>, word: usize, bit: u64) {
+        if !self.lowered {
+            // Lower-cased as the keywords are: ASCII in place, anything else
+            // with Unicode rules.
+            if text.is_ascii() {
+                self.lower.clear();
+                self.lower.push_str(text);
+                self.lower.make_ascii_lowercase();
+            } else {
+                self.lower = lowercase(text);
+            }
+            self.lowered = true;
+        }
+        if keyword.find(self.lower.as_bytes()).is_some() {
+            self.hits[word] |= bit;
+        }
+        self.known[word] |= bit;
     }
 }
 
@@ -310,7 +368,6 @@ impl Cx<'_> {
                 patterns,
                 all,
             } => {
-                self.scan();
                 if *all {
                     patterns.iter().all(|p| self.hit(*field, *p))
                 } else {
@@ -414,7 +471,7 @@ impl Cx<'_> {
         }
     }
 
-    /// Scans the subject and the description once each, the first time a keyword test asks.
+    /// Scans the subject and the description for every keyword at once.
     fn scan(&mut self) {
         if self.s.scanned {
             return;
@@ -424,24 +481,50 @@ impl Cx<'_> {
             return;
         };
         let s = &mut *self.s;
-        keywords.scan(self.case.subject(), &mut s.subject_hits, &mut s.lower);
+        keywords.scan(self.case.subject(), &mut s.subject.hits, &mut s.lower);
         keywords.scan(
             self.case.description(),
-            &mut s.description_hits,
+            &mut s.description.hits,
             &mut s.lower,
         );
     }
 
-    fn hit(&mut self, field: TextField, pattern: u32) -> bool {
+    /// Whether keyword `pattern` occurs in the subject (`in_subject`) or the
+    /// description. While the case has searched less than
+    /// `SEARCHES_BEFORE_SCAN` times its text, a keyword not known yet is
+    /// searched for alone; after that the scan finds every keyword at once.
+    fn found(&mut self, in_subject: bool, pattern: u32) -> bool {
         let word = (pattern / 64) as usize;
         let bit = 1u64 << (pattern % 64);
-        let in_subject = self.s.subject_hits[word] & bit != 0;
-        let in_description = self.s.description_hits[word] & bit != 0;
+        let (subject, description) = (self.case.subject(), self.case.description());
+        let s = &mut *self.s;
+        let (found, text) = if in_subject {
+            (&mut s.subject, subject)
+        } else {
+            (&mut s.description, description)
+        };
+        if !s.scanned && found.known[word] & bit == 0 {
+            if s.searched < SEARCHES_BEFORE_SCAN * (subject.len() + description.len()) {
+                s.searched += text.len() + SEARCH_OVERHEAD;
+                found.search(text, &self.p.patterns[pattern as usize].finder, word, bit);
+            } else {
+                self.scan();
+            }
+        }
+        let found = if in_subject {
+            &self.s.subject
+        } else {
+            &self.s.description
+        };
+        found.hits[word] & bit != 0
+    }
+
+    fn hit(&mut self, field: TextField, pattern: u32) -> bool {
         match field {
-            TextField::Subject => in_subject,
-            TextField::Description => in_description,
+            TextField::Subject => self.found(true, pattern),
+            TextField::Description => self.found(false, pattern),
             TextField::Text => {
-                if in_subject || in_description {
+                if self.found(true, pattern) || self.found(false, pattern) {
                     return true;
                 }
                 let pattern = &self.p.patterns[pattern as usize];

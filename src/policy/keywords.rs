@@ -1,6 +1,8 @@
 //! The keyword scan: one pass over a text finds every keyword of every
-//! `contains` test at once, and the scan is the largest part of a
-//! classification. aho-corasick builds the automaton (standard match
+//! `contains` test at once. A case that asks about a few keywords only
+//! searches for each alone (`memchr::memmem`, see `eval::Cx::found`); one
+//! that asks about more scans, and the scan is then the largest part of
+//! its classification. aho-corasick builds the automaton (standard match
 //! semantics, ASCII case-insensitive); at load its DFA is copied into a
 //! table of our own whose match states come first, so that a byte costs one
 //! class load, one transition load and one comparison. Walking the crate's

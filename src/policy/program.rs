@@ -238,6 +238,9 @@ pub struct Pattern {
     pub text: String,
     /// Holds a newline, so may straddle subject and description in `text`.
     pub spans_newline: bool,
+    /// Searches a lower-cased text for this keyword alone (SIMD where the
+    /// processor has it), for the first few keywords a case asks about.
+    pub finder: memchr::memmem::Finder<'static>,
 }
 
 /// The whole compiled policy.

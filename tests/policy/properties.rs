@@ -175,3 +175,76 @@ proptest! {
         let _ = format_source(&SourceFile { name: "m.rules".to_owned(), text });
     }
 }
+
+/// Letters that fold in interesting ways: ASCII in both cases, then a sharp
+/// s, a Greek sigma in its three forms, the Kelvin sign (whose lower case is
+/// `k`).
+const LETTERS: &[&str] = &[
+    "a", "B", "b", "k", "K", " ", "-", "\u{212a}", "ß", "Σ", "σ", "ς",
+];
+/// The first letters, those that are ASCII.
+const ASCII_LETTERS: usize = 7;
+
+/// A word of `LETTERS`, or of its ASCII ones only (an ASCII text is
+/// lower-cased on a path of its own).
+fn word(letters: &[usize], ascii: bool) -> String {
+    let choice = if ascii { ASCII_LETTERS } else { LETTERS.len() };
+    letters.iter().map(|i| LETTERS[i % choice]).collect()
+}
+
+/// Lower-cases as the keyword tests are specified to: Unicode rules, every
+/// sigma as `σ`.
+fn folded(text: &str) -> String {
+    text.to_lowercase().replace('ς', "σ")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
+
+    /// A case asks about its first keywords one search at a time and about the
+    /// rest with one scan of every keyword; neither may change an answer.
+    #[test]
+    fn keyword_tests_answer_as_lower_cased_substring_tests(
+        keywords in proptest::collection::vec((0usize..3, proptest::collection::vec(any::<usize>(), 1..4)), 1..16),
+        subject in proptest::collection::vec(any::<usize>(), 1..30),
+        description in proptest::collection::vec(any::<usize>(), 1..400),
+        ascii in (any::<bool>(), any::<bool>(), any::<bool>()),
+    ) {
+        let fields = ["subject", "description", "text"];
+        let mut text = String::new();
+        for (i, (field, letters)) in keywords.iter().enumerate() {
+            let keyword = word(letters, ascii.0);
+            text.push_str(&format!(
+                "rule \"r{i}\" {{\n  when {} contains \"{keyword}\"\n  then escalate\n}}\n",
+                fields[*field]
+            ));
+        }
+        text.push_str("default partner because \"d\"\n");
+        let policy = Policy::from_sources(vec![SourceFile { name: "k.rules".into(), text }])
+            .expect("keyword policy loads")
+            .policy;
+        // A subject or description of spaces only would be refused as blank.
+        let (subject, description) = (
+            format!("x{}", word(&subject, ascii.1)),
+            format!("x{}", word(&description, ascii.2)),
+        );
+        let case = Case::from_json(&crate::helpers::case_json(serde_json::json!({
+            "subject": subject,
+            "description": description,
+        })))
+        .expect("valid case");
+        let outcome = policy.classify(&case, &escalator::case::Capabilities::default());
+        let matched: Vec<String> = outcome.matched_rules.iter().map(|m| m.rule.to_string()).collect();
+        let whole = format!("{subject}\n{description}");
+        let expected: Vec<String> = keywords
+            .iter()
+            .enumerate()
+            .filter(|(_, (field, letters))| {
+                let haystack = [&subject, &description, &whole][*field];
+                folded(haystack).contains(&folded(&word(letters, ascii.0)))
+            })
+            .map(|(i, _)| format!("r{i}"))
+            .collect();
+        prop_assert_eq!(matched, expected);
+    }
+}
