@@ -46,9 +46,10 @@ struct Scratch {
     atoms: Vec<u8>,
     lets: Vec<u8>,
     slots: Vec<u32>,
-    /// What the case's subject and description hold of the keywords.
+    /// What the case's subject, description and `text` hold of the keywords.
     subject: Found,
     description: Found,
+    whole: Found,
     /// Bytes' worth searched one keyword at a time; see `SEARCHES_BEFORE_SCAN`.
     searched: usize,
     /// Whether both texts were scanned for every keyword.
@@ -75,6 +76,7 @@ impl Scratch {
         let words = program.patterns.len().div_ceil(64);
         self.subject.reset(words);
         self.description.reset(words);
+        self.whole.reset(words);
         self.searched = 0;
         self.scanned = false;
         self.text_ready = false;
@@ -84,8 +86,9 @@ impl Scratch {
     }
 }
 
-/// What one text of a case (the subject or the description) is known to
-/// hold of the policy's keywords, bits by pattern id.
+/// What one text of a case (the subject, the description, or `text`: both
+/// with a newline between) is known to hold of the policy's keywords, bits
+/// by pattern id.
 #[derive(Default)]
 struct Found {
     /// Keywords found.
@@ -104,24 +107,32 @@ impl Found {
         self.lowered = false;
     }
 
-    /// Searches `text` for one keyword alone and records the answer.
-    fn search(&mut self, text: &str, keyword: &Finder<'_>, word: usize, bit: u64) {
+    /// The recorded answer, if this keyword was searched for.
+    fn answer(&self, word: usize, bit: u64) -> Option<bool> {
+        (self.known[word] & bit != 0).then_some(self.hits[word] & bit != 0)
+    }
+
+    /// Searches the text, `parts` joined, for one keyword alone and records
+    /// the answer.
+    fn search(&mut self, parts: &[&str], keyword: &Finder<'_>, word: usize, bit: u64) -> bool {
         if !self.lowered {
+            self.lower.clear();
+            self.lower.extend(parts.iter().copied());
             // Lower-cased as the keywords are: ASCII in place, anything else
             // with Unicode rules.
-            if text.is_ascii() {
-                self.lower.clear();
-                self.lower.push_str(text);
+            if self.lower.is_ascii() {
                 self.lower.make_ascii_lowercase();
             } else {
-                self.lower = lowercase(text);
+                self.lower = lowercase(&self.lower);
             }
             self.lowered = true;
         }
-        if keyword.find(self.lower.as_bytes()).is_some() {
+        let found = keyword.find(self.lower.as_bytes()).is_some();
+        if found {
             self.hits[word] |= bit;
         }
         self.known[word] |= bit;
+        found
     }
 }
 
@@ -489,42 +500,35 @@ impl Cx<'_> {
         );
     }
 
-    /// Whether keyword `pattern` occurs in the subject (`in_subject`) or the
-    /// description. While the case has searched less than
-    /// `SEARCHES_BEFORE_SCAN` times its text, a keyword not known yet is
-    /// searched for alone; after that the scan finds every keyword at once.
-    fn found(&mut self, in_subject: bool, pattern: u32) -> bool {
+    /// Whether keyword `pattern` occurs in `field`. While the case has
+    /// searched less than `SEARCHES_BEFORE_SCAN` times its text, a keyword
+    /// not known yet is searched for alone; after that the scan finds every
+    /// keyword at once.
+    fn hit(&mut self, field: TextField, pattern: u32) -> bool {
         let word = (pattern / 64) as usize;
         let bit = 1u64 << (pattern % 64);
         let (subject, description) = (self.case.subject(), self.case.description());
         let s = &mut *self.s;
-        let (found, text) = if in_subject {
-            (&mut s.subject, subject)
-        } else {
-            (&mut s.description, description)
+        let (found, parts): (&mut Found, &[&str]) = match field {
+            TextField::Subject => (&mut s.subject, &[subject]),
+            TextField::Description => (&mut s.description, &[description]),
+            TextField::Text => (&mut s.whole, &[subject, "\n", description]),
         };
-        if !s.scanned && found.known[word] & bit == 0 {
-            if s.searched < SEARCHES_BEFORE_SCAN * (subject.len() + description.len()) {
-                s.searched += text.len() + SEARCH_OVERHEAD;
-                found.search(text, &self.p.patterns[pattern as usize].finder, word, bit);
-            } else {
-                self.scan();
-            }
+        if let Some(answer) = found.answer(word, bit) {
+            return answer;
         }
-        let found = if in_subject {
-            &self.s.subject
-        } else {
-            &self.s.description
-        };
-        found.hits[word] & bit != 0
-    }
-
-    fn hit(&mut self, field: TextField, pattern: u32) -> bool {
+        if !s.scanned && s.searched < SEARCHES_BEFORE_SCAN * (subject.len() + description.len()) {
+            s.searched += parts.iter().map(|p| p.len()).sum::<usize>() + SEARCH_OVERHEAD;
+            return found.search(parts, &self.p.patterns[pattern as usize].finder, word, bit);
+        }
+        self.scan();
+        let in_subject = self.s.subject.hits[word] & bit != 0;
+        let in_description = self.s.description.hits[word] & bit != 0;
         match field {
-            TextField::Subject => self.found(true, pattern),
-            TextField::Description => self.found(false, pattern),
+            TextField::Subject => in_subject,
+            TextField::Description => in_description,
             TextField::Text => {
-                if self.found(true, pattern) || self.found(false, pattern) {
+                if in_subject || in_description {
                     return true;
                 }
                 let pattern = &self.p.patterns[pattern as usize];

@@ -194,6 +194,9 @@ fn text_is_the_subject_a_newline_and_the_description() {
     assert!(holds("text matches \"stuck\\nsince\"", json!({})));
     assert!(holds("text contains \"stuck\\nsince\"", json!({})));
     assert!(!holds("subject contains \"since\"", json!({})));
+    // The newline is there: nothing reads the two as one line.
+    assert!(!holds("text contains \"stucksince\"", json!({})));
+    assert!(!holds("text contains \"stuck since\"", json!({})));
     assert!(holds(
         "text == \"Outbound mail stuck\\nSince 09:00 no outbound mail leaves the tenant.\"",
         json!({})

@@ -225,8 +225,8 @@ proptest! {
             .policy;
         // A subject or description of spaces only would be refused as blank.
         let (subject, description) = (
-            format!("x{}", word(&subject, ascii.1)),
-            format!("x{}", word(&description, ascii.2)),
+            format!("a{}", word(&subject, ascii.1)),
+            format!("a{}", word(&description, ascii.2)),
         );
         let case = Case::from_json(&crate::helpers::case_json(serde_json::json!({
             "subject": subject,
