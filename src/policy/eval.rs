@@ -522,19 +522,19 @@ impl Cx<'_> {
             return found.search(parts, &self.p.patterns[pattern as usize].finder, word, bit);
         }
         self.scan();
-        let in_subject = self.s.subject.hits[word] & bit != 0;
-        let in_description = self.s.description.hits[word] & bit != 0;
+        let s = &mut *self.s;
+        let in_subject = s.subject.hits[word] & bit != 0;
+        let in_description = s.description.hits[word] & bit != 0;
         match field {
             TextField::Subject => in_subject,
             TextField::Description => in_description,
             TextField::Text => {
-                if in_subject || in_description {
-                    return true;
-                }
                 let pattern = &self.p.patterns[pattern as usize];
-                // A keyword with a newline may straddle the subject and the description.
-                pattern.spans_newline
-                    && lowercase(self.text(TextField::Text)).contains(&pattern.text)
+                // A keyword with a newline may straddle the subject and the
+                // description, where the scan of each alone cannot see it.
+                in_subject
+                    || in_description
+                    || (pattern.spans_newline && s.whole.search(parts, &pattern.finder, word, bit))
             }
         }
     }

@@ -560,6 +560,13 @@ fn a_keyword_list_with_more_than_sixty_four_keywords_is_searched_whole() {
         &condition,
         json!({"description": "only word200 here"})
     ));
+    // So many keywords end in the scan, which still finds one that straddles
+    // the subject and the description of `text`.
+    let straddling = format!(
+        "text contains any [{}, \"stuck\\nsince\"]",
+        words.join(", ")
+    );
+    assert!(holds(&straddling, json!({})));
 }
 
 #[test]
