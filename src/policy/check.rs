@@ -12,7 +12,7 @@ use super::diagnostics::Raw;
 use super::format;
 use super::index::{self, Conditions, Index};
 use super::keywords::Keywords;
-use super::program::{conjunction, CRequirement, CRule, Lit, Program};
+use super::program::{self, conjunction, CRequirement, CRule, Lit, Program};
 use super::schema::{Field, Type, TOP_LEVEL};
 use super::template::{self, Template};
 use super::Name;
@@ -122,7 +122,8 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
                 requirements.push(CRequirement {
                     name: Name::from(req.name.value.as_str()),
                     when,
-                    test: candidate_test(&b, when),
+                    // Filled in once every operand is in cost order, below.
+                    test: Box::default(),
                     needs,
                 });
             }
@@ -163,7 +164,8 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
                     name: Name::from(rule.name.value.as_str()),
                     tier: rule.then.value,
                     when,
-                    test: candidate_test(&b, when),
+                    // Filled in once every operand is in cost order, below.
+                    test: Box::default(),
                     unless,
                     because,
                     within: rule.within.as_ref().map(|w| w.value.minutes),
@@ -237,6 +239,14 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
     if !diagnostics.is_empty() {
         diagnostics.extend(warnings);
         return Err(diagnostics);
+    }
+    let costs = program::node_costs(&b.nodes, &b.children, &lets, &b.atoms);
+    program::order_children(&b.nodes, &mut b.children, &costs);
+    for requirement in &mut requirements {
+        requirement.test = candidate_test(&b, requirement.when);
+    }
+    for rule in &mut rules {
+        rule.test = candidate_test(&b, rule.when);
     }
     let index = Index::build(
         &Conditions {

@@ -195,6 +195,80 @@ pub fn conjunction(
         .collect()
 }
 
+/// What evaluating an atom costs, as a class: 0 compares numbers or
+/// interned ids, 1 looks a string up or compares it, 2 searches a text, 3
+/// runs a regex. Evaluation is pure, so the conjuncts of an `and` and the
+/// operands of an `or` may be tested in any order; testing the cheap ones
+/// first spares the dear ones whenever a cheap one settles the answer.
+pub fn atom_cost(atom: &Atom) -> u8 {
+    match atom {
+        Atom::StrEq { .. }
+        | Atom::StrIn { .. }
+        | Atom::StrFields { .. }
+        | Atom::IntCmp { .. }
+        | Atom::IntFields { .. }
+        | Atom::IntIn { .. }
+        | Atom::SevCmp { .. }
+        | Atom::SevIn { .. }
+        | Atom::Exists { .. }
+        | Atom::GapsAny => 0,
+        Atom::TextEq { .. }
+        | Atom::TextIn { .. }
+        | Atom::SetHas { .. }
+        | Atom::SetHasField { .. } => 1,
+        Atom::TextHas { .. } | Atom::StrHas { .. } | Atom::HasField { .. } => 2,
+        Atom::Matches { .. } => 3,
+    }
+}
+
+/// The cost class of every node: that of the dearest atom its evaluation
+/// may reach, through lets. Nodes are built children first, so one pass
+/// suffices; a node that refers forward is ranked dearest, which only
+/// leaves it where it is.
+pub fn node_costs(nodes: &[Node], children: &[u32], lets: &[u32], atoms: &[Atom]) -> Vec<u8> {
+    const DEAREST: u8 = u8::MAX;
+    let mut costs: Vec<u8> = Vec::with_capacity(nodes.len());
+    for (id, node) in nodes.iter().enumerate() {
+        let known = |node: u32| {
+            costs
+                .get(node as usize)
+                .copied()
+                .filter(|_| (node as usize) < id)
+        };
+        let cost = match *node {
+            Node::Atom(atom) => atoms.get(atom as usize).map_or(DEAREST, atom_cost),
+            Node::Let(index) => lets
+                .get(index as usize)
+                .and_then(|n| known(*n))
+                .unwrap_or(DEAREST),
+            Node::Not(inner) => known(inner).unwrap_or(DEAREST),
+            Node::And(start, end) | Node::Or(start, end) => children
+                .get(start as usize..end as usize)
+                .unwrap_or(&[])
+                .iter()
+                .map(|child| known(*child).unwrap_or(DEAREST))
+                .max()
+                .unwrap_or(0),
+            Node::Const(_) => 0,
+        };
+        costs.push(cost);
+    }
+    costs
+}
+
+/// Puts the operands of every `and` and `or` cheapest first (see
+/// [`atom_cost`]), keeping the author's order among equals.
+pub fn order_children(nodes: &[Node], children: &mut [u32], costs: &[u8]) {
+    for node in nodes {
+        if let Node::And(start, end) | Node::Or(start, end) = *node {
+            if let Some(operands) = children.get_mut(start as usize..end as usize) {
+                operands
+                    .sort_by_key(|child| costs.get(*child as usize).copied().unwrap_or(u8::MAX));
+            }
+        }
+    }
+}
+
 /// A compiled requirement.
 #[derive(Debug, Clone)]
 pub struct CRequirement {
@@ -274,4 +348,72 @@ pub struct Program {
     pub declared: BTreeMap<Field, Vec<String>>,
     /// The requirements and rules a case's string fields leave possible.
     pub index: Index,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{atom_cost, Atom, Lit, Node, Program};
+    use crate::policy::{Policy, SourceFile};
+
+    fn program(text: &str) -> Program {
+        let source = SourceFile {
+            name: "p.rules".to_owned(),
+            text: format!("{text}\ndefault partner because \"default\"\n"),
+        };
+        match Policy::from_sources(vec![source]) {
+            Ok(loaded) => loaded.policy.program,
+            Err(diagnostics) => panic!("policy should load:\n{diagnostics}"),
+        }
+    }
+
+    fn lit_atom<'a>(program: &'a Program, lit: &Lit) -> &'a Atom {
+        match lit {
+            Lit::Atom { atom, .. } => &program.atoms[*atom as usize],
+            Lit::Node(node) => panic!("expected an atom, found node {node}"),
+        }
+    }
+
+    #[test]
+    fn a_candidate_tests_cheap_conjuncts_before_it_searches_text() {
+        let p = program(
+            "rule \"r\" {\n  when text matches \"out(age)?\" and text contains any [\"outage\"] \
+             and not partner.training contains \"x\" and affected_users > 10 and product == \"azure\"\n  \
+             then escalate\n}\n",
+        );
+        let test = &p.rules[0].test;
+        // The guard `product == "azure"` is the index's; the rest, cheapest first.
+        let atoms: Vec<&Atom> = test.iter().map(|lit| lit_atom(&p, lit)).collect();
+        assert!(matches!(atoms[0], Atom::IntCmp { .. }), "{atoms:?}");
+        assert!(matches!(atoms[1], Atom::SetHas { .. }), "{atoms:?}");
+        assert!(matches!(atoms[2], Atom::TextHas { .. }), "{atoms:?}");
+        assert!(matches!(atoms[3], Atom::Matches { .. }), "{atoms:?}");
+        assert_eq!(test.len(), 4);
+        assert!(matches!(test[1], Lit::Atom { holds: false, .. }));
+    }
+
+    #[test]
+    fn an_or_tests_its_cheap_operands_first_and_keeps_the_order_of_equals() {
+        let p = program(
+            "let k = text contains any [\"outage\"] or severity == \"critical\" or affected_users > 100\n\
+             rule \"r\" {\n  when k\n  then escalate\n}\n",
+        );
+        let Some(Node::Or(start, end)) = p.lets.first().map(|n| p.nodes[*n as usize]) else {
+            panic!("the let should be an `or`: {:?}", p.nodes);
+        };
+        let operands: Vec<&Atom> = p.children[start as usize..end as usize]
+            .iter()
+            .map(|child| match p.nodes[*child as usize] {
+                Node::Atom(atom) => &p.atoms[atom as usize],
+                other => panic!("expected an atom, found {other:?}"),
+            })
+            .collect();
+        assert!(
+            matches!(operands[0], Atom::SevCmp { .. } | Atom::SevIn { .. }),
+            "{operands:?}"
+        );
+        assert!(matches!(operands[1], Atom::IntCmp { .. }), "{operands:?}");
+        assert!(matches!(operands[2], Atom::TextHas { .. }), "{operands:?}");
+        let costs: Vec<u8> = operands.iter().map(|a| atom_cost(a)).collect();
+        assert_eq!(costs, [0, 0, 2]);
+    }
 }

@@ -588,3 +588,34 @@ fn loading_reads_only_rules_files_of_the_directory() {
         text: String::new(),
     };
 }
+
+#[test]
+fn operands_are_tested_cheapest_first_without_changing_any_answer() {
+    // Written dearest first; evaluated cheapest first. Every combination
+    // of the three tests must give what the condition says.
+    let p = policy(
+        "rule \"r\" {\n  when (text contains any [\"outage\"] or severity == \"critical\") \
+         and not attempted contains \"reset password\" and affected_users > 10\n  then escalate\n}\n",
+    );
+    for outage in [false, true] {
+        for critical in [false, true] {
+            for reset in [false, true] {
+                for many in [false, true] {
+                    let c = case(json!({
+                        "description": if outage { "A regional OUTAGE since noon" } else { "Mail is slow" },
+                        "severity": if critical { "critical" } else { "moderate" },
+                        "attempted": if reset { json!(["reset password"]) } else { json!([]) },
+                        "affected_users": if many { 50 } else { 5 },
+                    }));
+                    let expected = (outage || critical) && !reset && many;
+                    let decision = p.classify(&c, &Capabilities::default()).decision;
+                    assert_eq!(
+                        decision == Tier::Escalate,
+                        expected,
+                        "outage {outage}, critical {critical}, reset {reset}, many {many}"
+                    );
+                }
+            }
+        }
+    }
+}
