@@ -95,8 +95,8 @@ struct Found {
     hits: Vec<u64>,
     /// Which bits of `hits` are known (all of them once the case scanned).
     known: Vec<u64>,
-    /// The text lower-cased, once a search needs it.
-    lower: String,
+    /// The text lower-cased, once a search needs it (bytes: only searched).
+    lower: Vec<u8>,
     lowered: bool,
 }
 
@@ -116,24 +116,36 @@ impl Found {
     /// the answer.
     fn search(&mut self, parts: &[&str], keyword: &Finder<'_>, word: usize, bit: u64) -> bool {
         if !self.lowered {
+            // Lower-cased as the keywords are: ASCII while copying, anything
+            // else again with Unicode rules.
             self.lower.clear();
-            self.lower.extend(parts.iter().copied());
-            // Lower-cased as the keywords are: ASCII in place, anything else
-            // with Unicode rules.
-            if self.lower.is_ascii() {
-                self.lower.make_ascii_lowercase();
-            } else {
-                self.lower = lowercase(&self.lower);
+            let mut ascii = true;
+            for part in parts {
+                ascii &= push_ascii_lowercase(&mut self.lower, part.as_bytes());
+            }
+            if !ascii {
+                self.lower = lowercase(&parts.concat()).into_bytes();
             }
             self.lowered = true;
         }
-        let found = keyword.find(self.lower.as_bytes()).is_some();
+        let found = keyword.find(&self.lower).is_some();
         if found {
             self.hits[word] |= bit;
         }
         self.known[word] |= bit;
         found
     }
+}
+
+/// Appends `text` ASCII-lower-cased, in one pass the compiler vectorises,
+/// and says whether it was all ASCII.
+fn push_ascii_lowercase(out: &mut Vec<u8>, text: &[u8]) -> bool {
+    let mut seen = 0u8;
+    out.extend(text.iter().map(|byte| {
+        seen |= byte;
+        byte.to_ascii_lowercase()
+    }));
+    seen.is_ascii()
 }
 
 fn reset<T: Copy>(v: &mut Vec<T>, len: usize, value: T) {
