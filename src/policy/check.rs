@@ -12,7 +12,7 @@ use super::diagnostics::Raw;
 use super::format;
 use super::index::{self, Conditions, Index};
 use super::keywords::Keywords;
-use super::program::{self, conjunction, CRequirement, CRule, Lit, Program};
+use super::program::{self, conjunction, AnyOf, CRequirement, CRule, Lit, Program};
 use super::schema::{Field, Type, TOP_LEVEL};
 use super::template::{self, Template};
 use super::Name;
@@ -259,6 +259,11 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
         &requirements.iter().map(|r| r.when).collect::<Vec<_>>(),
         &rules.iter().map(|r| r.when).collect::<Vec<_>>(),
     );
+    let any_of = b
+        .atoms
+        .iter()
+        .map(|atom| AnyOf::build(atom, &b.patterns))
+        .collect();
     Ok(Checked {
         program: Program {
             atoms: b.atoms,
@@ -272,6 +277,7 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
             slots: b.slots,
             patterns: b.patterns,
             keywords,
+            any_of,
             regexes: b.regexes,
             declared: b.declared,
             index,

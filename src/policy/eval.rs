@@ -3,8 +3,9 @@
 //! fields leave possible, each atom and let is evaluated at most once per
 //! case (lazily, memoised in a per-thread scratch area reused across
 //! cases), string fields are compared as interned ids, and keyword tests
-//! search for their keywords one at a time (SIMD) while a case asks about
-//! few, then scan once for every keyword. Only the [`Outcome`] allocates on
+//! search for their keywords (SIMD; a `contains any` list with one search
+//! for all of its keywords) while a case asks about few, then scan once for
+//! every keyword. Only the [`Outcome`] allocates on
 //! the usual path.
 
 use std::cell::RefCell;
@@ -15,7 +16,7 @@ use super::ast::NeedKind;
 use super::index;
 use super::keywords::lowercase;
 use super::program::{
-    Atom, Haystack, IntField, Lit, Node, Program, SetField, TextField, NOT_INTERNED,
+    AnyOf, Atom, Haystack, IntField, Lit, Node, Program, SetField, TextField, NOT_INTERNED,
 };
 use super::render;
 use super::schema::capability_set;
@@ -112,12 +113,10 @@ impl Found {
         (self.known[word] & bit != 0).then_some(self.hits[word] & bit != 0)
     }
 
-    /// Searches the text, `parts` joined, for one keyword alone and records
-    /// the answer.
-    fn search(&mut self, parts: &[&str], keyword: &Finder<'_>, word: usize, bit: u64) -> bool {
+    /// The text, `parts` joined, lower-cased as the keywords are: ASCII
+    /// while copying, anything else again with Unicode rules. Once per case.
+    fn lowered(&mut self, parts: &[&str]) -> &[u8] {
         if !self.lowered {
-            // Lower-cased as the keywords are: ASCII while copying, anything
-            // else again with Unicode rules.
             self.lower.clear();
             let mut ascii = true;
             for part in parts {
@@ -128,13 +127,48 @@ impl Found {
             }
             self.lowered = true;
         }
-        let found = keyword.find(&self.lower).is_some();
+        &self.lower
+    }
+
+    fn record(&mut self, pattern: u32, found: bool) {
+        let (word, bit) = bit_of(pattern);
         if found {
             self.hits[word] |= bit;
         }
         self.known[word] |= bit;
+    }
+
+    /// Searches the text, `parts` joined, for one keyword alone and records
+    /// the answer.
+    fn search(&mut self, parts: &[&str], keyword: &Finder<'_>, pattern: u32) -> bool {
+        let found = keyword.find(self.lowered(parts)).is_some();
+        self.record(pattern, found);
         found
     }
+
+    /// Searches the text for every keyword of a `contains any` list at once
+    /// and records what that tells: the keyword found, or that none is there.
+    fn search_any(&mut self, parts: &[&str], any: &AnyOf, patterns: &[u32]) -> bool {
+        match any.searcher.find(self.lowered(parts)) {
+            Some(found) => {
+                if let Some(pattern) = patterns.get(found.pattern().as_usize()) {
+                    self.record(*pattern, true);
+                }
+                true
+            }
+            None => {
+                for pattern in patterns {
+                    self.record(*pattern, false);
+                }
+                false
+            }
+        }
+    }
+}
+
+/// The word and the bit of a keyword in a bitset of keywords.
+fn bit_of(pattern: u32) -> (usize, u64) {
+    ((pattern / 64) as usize, 1u64 << (pattern % 64))
 }
 
 /// Appends `text` ASCII-lower-cased, in one pass the compiler vectorises,
@@ -146,6 +180,19 @@ fn push_ascii_lowercase(out: &mut Vec<u8>, text: &[u8]) -> bool {
         byte.to_ascii_lowercase()
     }));
     seen.is_ascii()
+}
+
+/// What is known of `field`'s keywords, and the parts its text joins.
+fn text_of<'s, 'c>(
+    s: &'s mut Scratch,
+    case: &'c Case,
+    field: TextField,
+) -> (&'s mut Found, [&'c str; 3]) {
+    match field {
+        TextField::Subject => (&mut s.subject, [case.subject(), "", ""]),
+        TextField::Description => (&mut s.description, [case.description(), "", ""]),
+        TextField::Text => (&mut s.whole, [case.subject(), "\n", case.description()]),
+    }
 }
 
 fn reset<T: Copy>(v: &mut Vec<T>, len: usize, value: T) {
@@ -394,7 +441,10 @@ impl Cx<'_> {
                 if *all {
                     patterns.iter().all(|p| self.hit(*field, *p))
                 } else {
-                    patterns.iter().any(|p| self.hit(*field, *p))
+                    let at_once = p.any_of[id as usize]
+                        .as_deref()
+                        .and_then(|any| self.hit_any(*field, patterns, any));
+                    at_once.unwrap_or_else(|| patterns.iter().any(|p| self.hit(*field, *p)))
                 }
             }
             Atom::StrHas { slot, needles, all } => match self.string(*slot) {
@@ -517,21 +567,14 @@ impl Cx<'_> {
     /// not known yet is searched for alone; after that the scan finds every
     /// keyword at once.
     fn hit(&mut self, field: TextField, pattern: u32) -> bool {
-        let word = (pattern / 64) as usize;
-        let bit = 1u64 << (pattern % 64);
-        let (subject, description) = (self.case.subject(), self.case.description());
-        let s = &mut *self.s;
-        let (found, parts): (&mut Found, &[&str]) = match field {
-            TextField::Subject => (&mut s.subject, &[subject]),
-            TextField::Description => (&mut s.description, &[description]),
-            TextField::Text => (&mut s.whole, &[subject, "\n", description]),
-        };
+        let (word, bit) = bit_of(pattern);
+        let (found, parts) = text_of(self.s, self.case, field);
         if let Some(answer) = found.answer(word, bit) {
             return answer;
         }
-        if !s.scanned && s.searched < SEARCHES_BEFORE_SCAN * (subject.len() + description.len()) {
-            s.searched += parts.iter().map(|p| p.len()).sum::<usize>() + SEARCH_OVERHEAD;
-            return found.search(parts, &self.p.patterns[pattern as usize].finder, word, bit);
+        if self.may_search(&parts) {
+            let (found, _) = text_of(self.s, self.case, field);
+            return found.search(&parts, &self.p.patterns[pattern as usize].finder, pattern);
         }
         self.scan();
         let s = &mut *self.s;
@@ -541,14 +584,38 @@ impl Cx<'_> {
             TextField::Subject => in_subject,
             TextField::Description => in_description,
             TextField::Text => {
-                let pattern = &self.p.patterns[pattern as usize];
+                let keyword = &self.p.patterns[pattern as usize];
                 // A keyword with a newline may straddle the subject and the
                 // description, where the scan of each alone cannot see it.
                 in_subject
                     || in_description
-                    || (pattern.spans_newline && s.whole.search(parts, &pattern.finder, word, bit))
+                    || (keyword.spans_newline && s.whole.search(&parts, &keyword.finder, pattern))
             }
         }
+    }
+
+    /// Whether any keyword of a `contains any` list occurs in `field`, by
+    /// one search for them all; `None` once the case scans instead (see
+    /// `hit`).
+    fn hit_any(&mut self, field: TextField, patterns: &[u32], any: &AnyOf) -> Option<bool> {
+        let (_, parts) = text_of(self.s, self.case, field);
+        if !self.may_search(&parts) {
+            return None;
+        }
+        let (found, _) = text_of(self.s, self.case, field);
+        Some(found.search_any(&parts, any, patterns))
+    }
+
+    /// Whether the case may still search its text, `parts` joined, rather
+    /// than scan it; charges the search to the case's budget when it may.
+    fn may_search(&mut self, parts: &[&str]) -> bool {
+        let budget =
+            SEARCHES_BEFORE_SCAN * (self.case.subject().len() + self.case.description().len());
+        if self.s.scanned || self.s.searched >= budget {
+            return false;
+        }
+        self.s.searched += parts.iter().map(|p| p.len()).sum::<usize>() + SEARCH_OVERHEAD;
+        true
     }
 
     /// The gap lists, each allocated once at its final size.

@@ -317,6 +317,36 @@ pub struct Pattern {
     pub finder: memchr::memmem::Finder<'static>,
 }
 
+/// Searches a lower-cased text for several keywords at once.
+#[derive(Debug, Clone)]
+pub struct AnyOf {
+    /// The searcher; its pattern `i` is the atom's `patterns[i]`.
+    pub searcher: aho_corasick::packed::Searcher,
+}
+
+impl AnyOf {
+    /// The searcher of a `contains any` atom, when it has two keywords or
+    /// more and the packed searcher accepts them.
+    pub fn build(atom: &Atom, patterns: &[Pattern]) -> Option<Box<AnyOf>> {
+        let Atom::TextHas {
+            patterns: ids,
+            all: false,
+            ..
+        } = atom
+        else {
+            return None;
+        };
+        if ids.len() < 2 {
+            return None;
+        }
+        let mut builder = aho_corasick::packed::Config::new().builder();
+        for id in ids.iter() {
+            builder.add(patterns.get(*id as usize)?.text.as_bytes());
+        }
+        builder.build().map(|searcher| Box::new(AnyOf { searcher }))
+    }
+}
+
 /// The whole compiled policy.
 #[derive(Debug, Clone)]
 pub struct Program {
@@ -342,6 +372,10 @@ pub struct Program {
     pub patterns: Vec<Pattern>,
     /// The automaton over `patterns`.
     pub keywords: Option<Keywords>,
+    /// By atom id: for a `contains any` list of two keywords or more, one
+    /// searcher for all of them (SIMD, where the processor has it), so a
+    /// case that searches asks once instead of once per keyword.
+    pub any_of: Vec<Option<Box<AnyOf>>>,
     /// Compiled regexes.
     pub regexes: Vec<Regex>,
     /// Declared `values`, by field.

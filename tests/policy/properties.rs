@@ -201,22 +201,35 @@ fn folded(text: &str) -> String {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
 
-    /// A case asks about its first keywords one search at a time and about the
-    /// rest with one scan of every keyword; neither may change an answer.
+    /// A case asks about its first keywords one search at a time (a list of
+    /// several with one search for them all) and about the rest with one
+    /// scan of every keyword; none of these may change an answer.
     #[test]
     fn keyword_tests_answer_as_lower_cased_substring_tests(
-        keywords in proptest::collection::vec((0usize..3, proptest::collection::vec(any::<usize>(), 1..4)), 1..16),
+        keywords in proptest::collection::vec(
+            (0usize..3, 0usize..3, proptest::collection::vec(proptest::collection::vec(any::<usize>(), 1..4), 1..4)),
+            1..16,
+        ),
         subject in proptest::collection::vec(any::<usize>(), 1..30),
         description in proptest::collection::vec(any::<usize>(), 1..400),
         ascii in (any::<bool>(), any::<bool>(), any::<bool>()),
     ) {
         let fields = ["subject", "description", "text"];
         let mut text = String::new();
-        for (i, (field, letters)) in keywords.iter().enumerate() {
-            let keyword = word(letters, ascii.0);
+        // One keyword alone, `contains any [...]`, or `contains all [...]`.
+        let test = |mode: usize, words: &[Vec<usize>]| -> String {
+            let quoted: Vec<String> = words.iter().map(|w| format!("\"{}\"", word(w, ascii.0))).collect();
+            match mode {
+                0 => format!("contains {}", quoted[0]),
+                1 => format!("contains any [{}]", quoted.join(", ")),
+                _ => format!("contains all [{}]", quoted.join(", ")),
+            }
+        };
+        for (i, (field, mode, words)) in keywords.iter().enumerate() {
             text.push_str(&format!(
-                "rule \"r{i}\" {{\n  when {} contains \"{keyword}\"\n  then escalate\n}}\n",
-                fields[*field]
+                "rule \"r{i}\" {{\n  when {} {}\n  then escalate\n}}\n",
+                fields[*field],
+                test(*mode, words)
             ));
         }
         text.push_str("default partner because \"d\"\n");
@@ -239,9 +252,14 @@ proptest! {
         let expected: Vec<String> = keywords
             .iter()
             .enumerate()
-            .filter(|(_, (field, letters))| {
-                let haystack = [&subject, &description, &whole][*field];
-                folded(haystack).contains(&folded(&word(letters, ascii.0)))
+            .filter(|(_, (field, mode, words))| {
+                let haystack = folded([&subject, &description, &whole][*field]);
+                let holds = |w: &Vec<usize>| haystack.contains(&folded(&word(w, ascii.0)));
+                match mode {
+                    0 => holds(&words[0]),
+                    1 => words.iter().any(holds),
+                    _ => words.iter().all(holds),
+                }
             })
             .map(|(i, _)| format!("r{i}"))
             .collect();
