@@ -12,7 +12,7 @@ use super::diagnostics::Raw;
 use super::format;
 use super::index::{self, Conditions, Index};
 use super::keywords::Keywords;
-use super::program::{self, conjunction, AnyOf, CRequirement, CRule, Lit, Program};
+use super::program::{self, conjunction, AnyOf, CRequirement, CRule, Lit, Program, RuleSets};
 use super::schema::{Field, Type, TOP_LEVEL};
 use super::template::{self, Template};
 use super::Name;
@@ -259,6 +259,7 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
         &requirements.iter().map(|r| r.when).collect::<Vec<_>>(),
         &rules.iter().map(|r| r.when).collect::<Vec<_>>(),
     );
+    let rule_sets = RuleSets::build(&rules, index.requirements(), index.words());
     let any_of = b
         .atoms
         .iter()
@@ -281,6 +282,7 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
             regexes: b.regexes,
             declared: b.declared,
             index,
+            rule_sets,
         },
         warnings,
     })

@@ -22,7 +22,7 @@ use super::render;
 use super::schema::capability_set;
 use super::template::{Segment, Template};
 use super::{Gap, Gaps, MatchedRule, Name, Outcome};
-use crate::case::{Capabilities, Case, Tier};
+use crate::case::{Capabilities, Case};
 
 const UNKNOWN: u8 = 0;
 const FALSE: u8 = 1;
@@ -61,8 +61,8 @@ struct Scratch {
     /// Gap entries: kind, requirement index, item.
     gaps: Vec<(NeedKind, u32, u32)>,
     matched_requirements: Vec<u32>,
-    /// Matching rules, in policy order.
-    matched_rules: Vec<u32>,
+    /// Matching rules, as bits over the index's items.
+    matched_rules: Vec<u64>,
     /// A reason being rendered; copied out at its exact size.
     reason: String,
     /// The index's candidates: requirements, then rules.
@@ -250,9 +250,7 @@ fn run(
         .candidates(&mut candidates, |slot| cx.slot_id(slot));
     // INVARIANT: candidate bits below `split` are requirements, the rest rules, each in policy order.
     let split = program.index.requirements();
-    let mut items = index::items(&candidates).peekable();
-
-    while let Some(index) = items.next_if(|i| *i < split) {
+    for index in index::items(&candidates).take_while(|i| *i < split) {
         let requirement = &program.requirements[index];
         if !cx.all(&requirement.test) {
             continue;
@@ -267,28 +265,42 @@ fn run(
     // Gap entries must be listed per kind; requirement then need order is policy order.
     cx.s.gaps.sort_by_key(|(kind, _, _)| *kind);
 
-    let mut decision: Option<Tier> = None;
-    for index in items.map(|i| i - split) {
-        let rule = &program.rules[index];
-        if cx.all(&rule.test) && !rule.unless.is_some_and(|u| cx.node(u)) {
-            cx.s.matched_rules.push(index as u32);
-            decision = Some(decision.map_or(rule.tier, |d| d.max(rule.tier)));
+    // Rules: a candidate with nothing left to test matches; the others are
+    // tested, in policy order.
+    let sets = &program.rule_sets;
+    let mut matched = std::mem::take(&mut cx.s.matched_rules);
+    matched.clear();
+    for (w, word) in candidates.iter().enumerate() {
+        let mut found = word & sets.settled[w];
+        let mut rest = word & sets.tested[w];
+        while rest != 0 {
+            let bit = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            let rule = &program.rules[w * 64 + bit - split];
+            if cx.all(&rule.test) && !rule.unless.is_some_and(|u| cx.node(u)) {
+                found |= 1 << bit;
+            }
         }
+        matched.push(found);
     }
     cx.s.candidates = candidates;
 
-    let matched_rules = std::mem::take(&mut cx.s.matched_rules);
-    let matched: Vec<MatchedRule> = matched_rules
-        .iter()
-        .map(|i| {
-            let rule = &program.rules[*i as usize];
-            MatchedRule {
-                rule: rule.name,
-                tier: rule.tier,
-            }
-        })
-        .collect();
+    let rule_at = |bit: usize| &program.rules[bit - split];
+    let count = matched.iter().map(|w| w.count_ones() as usize).sum();
+    let mut matched_rules: Vec<MatchedRule> = Vec::with_capacity(count);
+    matched_rules.extend(index::items(&matched).map(|bit| {
+        let rule = rule_at(bit);
+        MatchedRule {
+            rule: rule.name,
+            tier: rule.tier,
+        }
+    }));
     let gaps = cx.gaps();
+    // The strongest tier with a matching rule decides.
+    let decision = sets
+        .tiers
+        .iter()
+        .find(|(_, mask)| matched.iter().zip(mask).any(|(m, t)| m & t != 0));
     let (decision, reasons, deciding, within, notify) = match decision {
         None => {
             let (tier, because) = &program.default;
@@ -300,35 +312,39 @@ fn run(
                 Vec::new(),
             )
         }
-        Some(tier) => {
-            // One pass over the deciding rules; the lists are sized for all
-            // matching rules, which is never much more.
-            let mut deciding: Vec<Name> = Vec::with_capacity(matched_rules.len());
-            let mut reasons = Vec::with_capacity(matched_rules.len());
+        Some((tier, mask)) => {
+            let count = matched
+                .iter()
+                .zip(mask)
+                .map(|(m, t)| (m & t).count_ones() as usize)
+                .sum();
+            let mut deciding: Vec<Name> = Vec::with_capacity(count);
+            let mut reasons = Vec::with_capacity(count);
             let mut within: Option<u64> = None;
             let mut notify: Vec<Name> = Vec::new();
-            for index in &matched_rules {
-                let rule = &program.rules[*index as usize];
-                if rule.tier != tier {
-                    continue;
-                }
-                deciding.push(rule.name);
-                if let Some(minutes) = rule.within {
-                    within = Some(within.map_or(minutes, |w| w.min(minutes)));
-                }
-                for address in &rule.notify {
-                    if !notify.contains(address) {
-                        notify.push(*address);
+            for (w, (m, t)) in matched.iter().zip(mask).enumerate() {
+                let mut bits = m & t;
+                while bits != 0 {
+                    let rule = rule_at(w * 64 + bits.trailing_zeros() as usize);
+                    bits &= bits - 1;
+                    deciding.push(rule.name);
+                    if let Some(minutes) = rule.within {
+                        within = Some(within.map_or(minutes, |w| w.min(minutes)));
+                    }
+                    for address in &rule.notify {
+                        if !notify.contains(address) {
+                            notify.push(*address);
+                        }
+                    }
+                    if let Some(because) = &rule.because {
+                        reasons.push(cx.render(because, &gaps));
                     }
                 }
-                if let Some(because) = &rule.because {
-                    reasons.push(cx.render(because, &gaps));
-                }
             }
-            (tier, reasons, deciding, within, notify)
+            (*tier, reasons, deciding, within, notify)
         }
     };
-    cx.s.matched_rules = matched_rules;
+    cx.s.matched_rules = matched;
     let matched_requirements = if trace {
         cx.s.matched_requirements
             .iter()
@@ -344,7 +360,7 @@ fn run(
             decision,
             reasons,
             deciding_rules: deciding,
-            matched_rules: matched,
+            matched_rules,
             gaps,
             within_minutes: within,
             notify,

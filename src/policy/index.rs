@@ -102,6 +102,11 @@ impl Index {
     pub fn requirements(&self) -> usize {
         self.requirements
     }
+
+    /// `u64` words per bitset of items.
+    pub fn words(&self) -> usize {
+        self.words
+    }
 }
 
 impl Dim {

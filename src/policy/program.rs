@@ -347,6 +347,48 @@ impl AnyOf {
     }
 }
 
+/// Bitsets over the index's items (requirements, then rules; see
+/// [`Index`]) that settle most rules of a case without a step per rule: a
+/// case usually matches most of its candidate rules, and most of those have
+/// nothing left to test once the index admitted them.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSets {
+    /// Rules with nothing left to test and no `unless`: such a candidate matches.
+    pub settled: Vec<u64>,
+    /// The other rules: a candidate among them is tested.
+    pub tested: Vec<u64>,
+    /// The rules of each tier, strongest tier first.
+    pub tiers: Vec<(Tier, Vec<u64>)>,
+}
+
+impl RuleSets {
+    /// The sets for `rules`, whose bits start at `first` in bitsets of `words` words.
+    pub fn build(rules: &[CRule], first: usize, words: usize) -> RuleSets {
+        let mut sets = RuleSets {
+            settled: vec![0; words],
+            tested: vec![0; words],
+            tiers: Tier::ALL
+                .iter()
+                .rev()
+                .map(|tier| (*tier, vec![0; words]))
+                .collect(),
+        };
+        for (index, rule) in rules.iter().enumerate() {
+            let (word, bit) = ((first + index) / 64, 1u64 << ((first + index) % 64));
+            let Some(tier) = sets.tiers.iter_mut().find(|(tier, _)| *tier == rule.tier) else {
+                continue;
+            };
+            tier.1[word] |= bit;
+            if rule.test.is_empty() && rule.unless.is_none() {
+                sets.settled[word] |= bit;
+            } else {
+                sets.tested[word] |= bit;
+            }
+        }
+        sets
+    }
+}
+
 /// The whole compiled policy.
 #[derive(Debug, Clone)]
 pub struct Program {
@@ -382,6 +424,8 @@ pub struct Program {
     pub declared: BTreeMap<Field, Vec<String>>,
     /// The requirements and rules a case's string fields leave possible.
     pub index: Index,
+    /// The rules by what is left to test and by tier, as bitsets over the index's items.
+    pub rule_sets: RuleSets,
 }
 
 #[cfg(test)]
