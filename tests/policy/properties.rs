@@ -58,9 +58,10 @@ fn without_guards(files: &[(String, String)]) -> Vec<SourceFile> {
         .collect()
 }
 
-/// Like the benchmark's policies: every `when` starts with guards.
+/// Like the benchmark's policies: every `when` starts with guards; more
+/// than 64 requirements and rules, so their bitsets span two words.
 const ANCHORED: Shape = Shape {
-    rules: 30,
+    rules: 70,
     requirements: 8,
     lets: 4,
     noisy: false,
