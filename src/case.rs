@@ -186,9 +186,15 @@ impl FromStr for Tier {
 pub struct ExternalId(String);
 
 impl ExternalId {
-    /// Validates an external id; `field` names it in the error.
+    /// Validates an external id; `field` names it in the error. An id of
+    /// spaces only is refused: it could not be told apart from a missing one
+    /// in a list or a URL.
     pub fn parse(value: &str, field: &str) -> Result<Self, CaseError> {
-        bounded(value, field, 1, MAX_EXTERNAL_ID_CHARS).map(Self)
+        let id = bounded(value, field, 1, MAX_EXTERNAL_ID_CHARS)?;
+        if id.trim().is_empty() {
+            return Err(CaseError::invalid(field, "must not be blank"));
+        }
+        Ok(Self(id))
     }
 
     /// The id as written by the partner.

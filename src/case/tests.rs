@@ -206,6 +206,15 @@ fn a_blank_subject_is_refused() {
 }
 
 #[test]
+fn a_blank_external_id_is_refused() {
+    let error = refusal(|body| body["external_id"] = json!(" \t "));
+    assert_eq!(
+        (error.field.as_str(), error.message.as_str()),
+        ("external_id", "must not be blank")
+    );
+}
+
+#[test]
 fn an_empty_service_health_leaves_both_fields_absent() {
     let mut body = valid();
     body["service_health"] = json!({});
