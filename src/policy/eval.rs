@@ -288,13 +288,17 @@ fn run(
     let rule_at = |bit: usize| &program.rules[bit - split];
     let count = matched.iter().map(|w| w.count_ones() as usize).sum();
     let mut matched_rules: Vec<MatchedRule> = Vec::with_capacity(count);
-    matched_rules.extend(index::items(&matched).map(|bit| {
-        let rule = rule_at(bit);
-        MatchedRule {
-            rule: rule.name,
-            tier: rule.tier,
+    for (w, word) in matched.iter().enumerate() {
+        let mut bits = *word;
+        while bits != 0 {
+            let rule = rule_at(w * 64 + bits.trailing_zeros() as usize);
+            bits &= bits - 1;
+            matched_rules.push(MatchedRule {
+                rule: rule.name,
+                tier: rule.tier,
+            });
         }
-    }));
+    }
     let gaps = cx.gaps();
     // The strongest tier with a matching rule decides.
     let decision = sets
