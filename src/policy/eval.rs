@@ -51,10 +51,8 @@ struct Scratch {
     subject: Found,
     description: Found,
     whole: Found,
-    /// Bytes' worth searched one keyword at a time; see `SEARCHES_BEFORE_SCAN`.
-    searched: usize,
-    /// Whether both texts were scanned for every keyword.
-    scanned: bool,
+    /// Whether the case still searches, or scans.
+    budget: Budget,
     lower: String,
     text: String,
     text_ready: bool,
@@ -78,8 +76,7 @@ impl Scratch {
         self.subject.reset(words);
         self.description.reset(words);
         self.whole.reset(words);
-        self.searched = 0;
-        self.scanned = false;
+        self.budget = Budget::default();
         self.text_ready = false;
         self.gaps.clear();
         self.matched_requirements.clear();
@@ -94,7 +91,8 @@ impl Scratch {
 struct Found {
     /// Keywords found.
     hits: Vec<u64>,
-    /// Which bits of `hits` are known (all of them once the case scanned).
+    /// Which bits of `hits` a search answered. Once the case scanned, the
+    /// subject's and the description's `hits` hold every keyword instead.
     known: Vec<u64>,
     /// The text lower-cased, once a search needs it (bytes: only searched).
     lower: Vec<u8>,
@@ -166,6 +164,29 @@ impl Found {
     }
 }
 
+/// How much a case has searched, and whether it gave up searching for one
+/// scan of every keyword.
+#[derive(Default)]
+struct Budget {
+    /// Bytes' worth searched; see `SEARCHES_BEFORE_SCAN`.
+    searched: usize,
+    /// Whether both texts were scanned for every keyword.
+    scanned: bool,
+}
+
+impl Budget {
+    /// Whether the case may still search its text, `parts` joined, rather
+    /// than scan it; charges the search when it may.
+    fn allows(&mut self, case: &Case, parts: &[&str]) -> bool {
+        let budget = SEARCHES_BEFORE_SCAN * (case.subject().len() + case.description().len());
+        if self.scanned || self.searched >= budget {
+            return false;
+        }
+        self.searched += parts.iter().map(|p| p.len()).sum::<usize>() + SEARCH_OVERHEAD;
+        true
+    }
+}
+
 /// The word and the bit of a keyword in a bitset of keywords.
 fn bit_of(pattern: u32) -> (usize, u64) {
     ((pattern / 64) as usize, 1u64 << (pattern % 64))
@@ -182,16 +203,22 @@ fn push_ascii_lowercase(out: &mut Vec<u8>, text: &[u8]) -> bool {
     seen.is_ascii()
 }
 
-/// What is known of `field`'s keywords, and the parts its text joins.
+/// What is known of `field`'s keywords, the case's search budget, and the
+/// parts `field`'s text joins.
 fn text_of<'s, 'c>(
     s: &'s mut Scratch,
     case: &'c Case,
     field: TextField,
-) -> (&'s mut Found, [&'c str; 3]) {
+) -> (&'s mut Found, &'s mut Budget, [&'c str; 3]) {
+    let budget = &mut s.budget;
     match field {
-        TextField::Subject => (&mut s.subject, [case.subject(), "", ""]),
-        TextField::Description => (&mut s.description, [case.description(), "", ""]),
-        TextField::Text => (&mut s.whole, [case.subject(), "\n", case.description()]),
+        TextField::Subject => (&mut s.subject, budget, [case.subject(), "", ""]),
+        TextField::Description => (&mut s.description, budget, [case.description(), "", ""]),
+        TextField::Text => (
+            &mut s.whole,
+            budget,
+            [case.subject(), "\n", case.description()],
+        ),
     }
 }
 
@@ -566,10 +593,10 @@ impl Cx<'_> {
 
     /// Scans the subject and the description for every keyword at once.
     fn scan(&mut self) {
-        if self.s.scanned {
+        if self.s.budget.scanned {
             return;
         }
-        self.s.scanned = true;
+        self.s.budget.scanned = true;
         let Some(keywords) = &self.p.keywords else {
             return;
         };
@@ -588,12 +615,11 @@ impl Cx<'_> {
     /// keyword at once.
     fn hit(&mut self, field: TextField, pattern: u32) -> bool {
         let (word, bit) = bit_of(pattern);
-        let (found, parts) = text_of(self.s, self.case, field);
+        let (found, budget, parts) = text_of(self.s, self.case, field);
         if let Some(answer) = found.answer(word, bit) {
             return answer;
         }
-        if self.may_search(&parts) {
-            let (found, _) = text_of(self.s, self.case, field);
+        if budget.allows(self.case, &parts) {
             return found.search(&parts, &self.p.patterns[pattern as usize].finder, pattern);
         }
         self.scan();
@@ -618,24 +644,10 @@ impl Cx<'_> {
     /// one search for them all; `None` once the case scans instead (see
     /// `hit`).
     fn hit_any(&mut self, field: TextField, patterns: &[u32], any: &AnyOf) -> Option<bool> {
-        let (_, parts) = text_of(self.s, self.case, field);
-        if !self.may_search(&parts) {
-            return None;
-        }
-        let (found, _) = text_of(self.s, self.case, field);
-        Some(found.search_any(&parts, any, patterns))
-    }
-
-    /// Whether the case may still search its text, `parts` joined, rather
-    /// than scan it; charges the search to the case's budget when it may.
-    fn may_search(&mut self, parts: &[&str]) -> bool {
-        let budget =
-            SEARCHES_BEFORE_SCAN * (self.case.subject().len() + self.case.description().len());
-        if self.s.scanned || self.s.searched >= budget {
-            return false;
-        }
-        self.s.searched += parts.iter().map(|p| p.len()).sum::<usize>() + SEARCH_OVERHEAD;
-        true
+        let (found, budget, parts) = text_of(self.s, self.case, field);
+        budget
+            .allows(self.case, &parts)
+            .then(|| found.search_any(&parts, any, patterns))
     }
 
     /// The gap lists, each allocated once at its final size.

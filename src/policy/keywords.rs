@@ -1,6 +1,6 @@
 //! The keyword scan: one pass over a text finds every keyword of every
 //! `contains` test at once. A case that asks about a few keywords only
-//! searches for each alone (`memchr::memmem`, see `eval::Cx::found`); one
+//! searches for each alone (`memchr::memmem`, see `eval::Found`); one
 //! that asks about more scans, and the scan is then the largest part of
 //! its classification. aho-corasick builds the automaton (standard match
 //! semantics, ASCII case-insensitive); at load its DFA is copied into a

@@ -228,25 +228,19 @@ pub fn atom_cost(atom: &Atom) -> u8 {
 pub fn node_costs(nodes: &[Node], children: &[u32], lets: &[u32], atoms: &[Atom]) -> Vec<u8> {
     const DEAREST: u8 = u8::MAX;
     let mut costs: Vec<u8> = Vec::with_capacity(nodes.len());
-    for (id, node) in nodes.iter().enumerate() {
-        let known = |node: u32| {
-            costs
-                .get(node as usize)
-                .copied()
-                .filter(|_| (node as usize) < id)
-        };
+    for node in nodes {
+        // `costs` holds the nodes before this one, so a forward reference
+        // finds nothing.
+        let cost_of = |node: u32| costs.get(node as usize).copied().unwrap_or(DEAREST);
         let cost = match *node {
             Node::Atom(atom) => atoms.get(atom as usize).map_or(DEAREST, atom_cost),
-            Node::Let(index) => lets
-                .get(index as usize)
-                .and_then(|n| known(*n))
-                .unwrap_or(DEAREST),
-            Node::Not(inner) => known(inner).unwrap_or(DEAREST),
+            Node::Let(index) => lets.get(index as usize).map_or(DEAREST, |n| cost_of(*n)),
+            Node::Not(inner) => cost_of(inner),
             Node::And(start, end) | Node::Or(start, end) => children
                 .get(start as usize..end as usize)
                 .unwrap_or(&[])
                 .iter()
-                .map(|child| known(*child).unwrap_or(DEAREST))
+                .map(|child| cost_of(*child))
                 .max()
                 .unwrap_or(0),
             Node::Const(_) => 0,
