@@ -285,6 +285,12 @@ impl Contact {
     pub fn phone(&self) -> Option<&str> {
         self.phone.as_deref()
     }
+
+    /// Whether no part of the contact was given: `"contact": {}` says no
+    /// more than leaving the contact out, and is kept the same way.
+    fn is_empty(&self) -> bool {
+        self.name.is_none() && self.email.is_none() && self.phone.is_none()
+    }
 }
 
 /// The service-health incident the partner linked to the case, if any.
@@ -589,7 +595,8 @@ fn parse_case(value: &Value, allow_partner: bool) -> Result<CaseInput, CaseError
                 Some(text) => Some(EmailAddress::parse(&text, &inner.path_of("email"))?),
             };
             let phone = inner.optional_string("phone", 0, MAX_SHORT_CHARS)?;
-            Some(Contact { name, email, phone })
+            let contact = Contact { name, email, phone };
+            (!contact.is_empty()).then_some(contact)
         }
     };
     let product = fields.required_string("product", 1, MAX_SHORT_CHARS)?;

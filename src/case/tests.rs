@@ -224,6 +224,25 @@ fn an_empty_service_health_leaves_both_fields_absent() {
 }
 
 #[test]
+fn an_empty_contact_is_the_same_case_as_no_contact() {
+    let mut body = valid();
+    body.as_object_mut().unwrap().remove("contact");
+    let without = Case::from_json(&body).unwrap();
+    body["contact"] = json!({});
+    let with_empty = Case::from_json(&body).unwrap();
+    assert!(with_empty.contact().is_none());
+    assert!(with_empty.to_json().get("contact").is_none());
+    assert_eq!(with_empty.fingerprint(), without.fingerprint());
+    body["contact"] = json!({"phone": "+86 10 5555 0100"});
+    let with_phone = Case::from_json(&body).unwrap();
+    assert_eq!(
+        with_phone.contact().and_then(|c| c.phone()),
+        Some("+86 10 5555 0100")
+    );
+    assert_ne!(with_phone.fingerprint(), without.fingerprint());
+}
+
+#[test]
 fn equivalent_bodies_share_a_fingerprint_and_different_ones_do_not() {
     let first = Case::from_json(&valid()).unwrap();
     let mut reordered = serde_json::Map::new();
