@@ -231,22 +231,18 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// What one evaluation found, before it becomes an outcome.
-pub struct Evaluation {
-    /// The outcome.
-    pub outcome: Outcome,
-    /// Requirements whose `when` held, in policy order.
-    pub matched_requirements: Vec<usize>,
-}
-
-/// Classifies a case.
+/// Classifies a case; with `trace`, also fills it with the requirements
+/// whose `when` held, in policy order. The outcome is returned, not wrapped
+/// with the trace: an outcome is some 200 bytes, and every wrapper it
+/// passes through on the way out is one more copy of them.
+#[inline]
 pub fn classify(
     program: &Program,
     hash: Name,
     case: &Case,
     partner: &Capabilities,
-    trace: bool,
-) -> Evaluation {
+    trace: Option<&mut Vec<usize>>,
+) -> Outcome {
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut scratch) => run(program, hash, case, partner, &mut scratch, trace),
         Err(_) => run(program, hash, case, partner, &mut Scratch::default(), trace),
@@ -259,8 +255,8 @@ fn run(
     case: &Case,
     partner: &Capabilities,
     scratch: &mut Scratch,
-    trace: bool,
-) -> Evaluation {
+    trace: Option<&mut Vec<usize>>,
+) -> Outcome {
     // Fetch the case's and the partner's data at once; see `Case::warm_up`.
     let warm = case.warm_up() ^ partner.warm_up();
     scratch.reset(program);
@@ -376,28 +372,20 @@ fn run(
         }
     };
     cx.s.matched_rules = matched;
-    let matched_requirements = if trace {
-        cx.s.matched_requirements
-            .iter()
-            .map(|i| *i as usize)
-            .collect()
-    } else {
-        Vec::new()
-    };
+    if let Some(trace) = trace {
+        trace.extend(cx.s.matched_requirements.iter().map(|i| *i as usize));
+    }
     std::hint::black_box(warm);
-    Evaluation {
-        outcome: Outcome {
-            case: case.external_id().as_str().to_owned(),
-            decision,
-            reasons,
-            deciding_rules: deciding,
-            matched_rules,
-            gaps,
-            within_minutes: within,
-            notify,
-            policy: hash,
-        },
-        matched_requirements,
+    Outcome {
+        case: case.external_id().as_str().to_owned(),
+        decision,
+        reasons,
+        deciding_rules: deciding,
+        matched_rules,
+        gaps,
+        within_minutes: within,
+        notify,
+        policy: hash,
     }
 }
 

@@ -198,20 +198,21 @@ impl Policy {
     }
 
     /// Classifies one case for a partner with the given capabilities.
+    #[inline]
     pub fn classify(&self, case: &Case, partner: &Capabilities) -> Outcome {
-        eval::classify(&self.program, self.hash, case, partner, false).outcome
+        eval::classify(&self.program, self.hash, case, partner, None)
     }
 
     /// Classifies one case and also names the requirements whose `when` held
     /// (for `rules test --coverage`).
     pub fn classify_traced(&self, case: &Case, partner: &Capabilities) -> (Outcome, Vec<&str>) {
-        let evaluation = eval::classify(&self.program, self.hash, case, partner, true);
-        let names = evaluation
-            .matched_requirements
+        let mut matched = Vec::new();
+        let outcome = eval::classify(&self.program, self.hash, case, partner, Some(&mut matched));
+        let names = matched
             .iter()
             .filter_map(|i| self.program.requirements.get(*i).map(|r| r.name.as_str()))
             .collect();
-        (evaluation.outcome, names)
+        (outcome, names)
     }
 
     /// Refuses a case whose string fields hold values outside the policy's
