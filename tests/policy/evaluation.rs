@@ -213,6 +213,10 @@ fn matches_finds_the_regex_anywhere_and_ignores_case() {
         json!({})
     ));
     assert!(holds("product matches \"^M\\\\d+\"", json!({})));
+    // The regex crate's `(?-i)` turns case-insensitivity off, as documented.
+    assert!(holds("subject matches \"(?-i)Outbound\"", json!({})));
+    assert!(!holds("subject matches \"(?-i)outbound\"", json!({})));
+    assert!(!holds("subject matches \"(?-i)OUTBOUND\"", json!({})));
 }
 
 #[test]
