@@ -29,8 +29,37 @@ fn a_syntax_error_says_what_was_expected_and_underlines_what_was_found() {
     error(
         "rule \"a\" {\n  when product == \"m365\"\n  then esc\n}",
         "expected a tier (`self_service`, `partner` or `escalate`), found `esc`",
-        None,
+        Some("did you mean `escalate`?"),
         "esc",
+    );
+}
+
+#[test]
+fn a_misspelt_keyword_gets_the_closest_one_the_parser_expected() {
+    error(
+        "rule \"a\" {\n  when product == \"m365\"\n  then escalte\n}",
+        "expected a tier (`self_service`, `partner` or `escalate`), found `escalte`",
+        Some("did you mean `escalate`?"),
+        "escalte",
+    );
+    error(
+        "rule \"a\" {\n  whne product == \"m365\"\n  then partner\n}",
+        "expected `when`, found `whne`",
+        Some("did you mean `when`?"),
+        "whne",
+    );
+    error(
+        "requirement \"r\" {\n  when product == \"m365\"\n  needs trainng \"x\"\n}",
+        "expected `training`, `documentation` or `tooling`, found `trainng`",
+        Some("did you mean `training`?"),
+        "trainng",
+    );
+    // A word like no keyword gets no guess.
+    error(
+        "rule \"a\" {\n  when product == \"m365\"\n  then zebra\n}",
+        "expected a tier (`self_service`, `partner` or `escalate`), found `zebra`",
+        None,
+        "zebra",
     );
 }
 

@@ -1,10 +1,11 @@
 //! Syntax errors for people: pest's failure becomes a span, "expected …"
 //! wording from a readable name for every grammar rule, and help for the
 //! usual slips (unterminated strings, trailing commas, reserved words,
-//! nesting too deep).
+//! nesting too deep, a misspelt keyword).
 
 use super::{nested_too_deep, Rule, SyntaxError, MAX_NESTING};
 use crate::policy::ast::Span;
+use crate::policy::suggest::suggest;
 
 /// A readable name for every grammar rule, used in "expected …" messages.
 fn rule_name(grammar_rule: Rule) -> &'static str {
@@ -153,13 +154,31 @@ pub(super) fn convert_error(
             )
         }
     } else {
-        None
+        keyword_near_miss(rest, &expected).map(|keyword| format!("did you mean `{keyword}`?"))
     };
     SyntaxError {
         span,
         message,
         help,
     }
+}
+
+/// The expected keyword closest to the word found, when the word looks
+/// like a typo of one (`escalte` where a tier goes, `whne` for `when`).
+fn keyword_near_miss(rest: &str, expected: &[&str]) -> Option<String> {
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    if word.is_empty() {
+        return None;
+    }
+    // The keywords are the backquoted words of the expected names.
+    let keywords = expected
+        .iter()
+        .flat_map(|name| name.split('`').skip(1).step_by(2))
+        .filter(|keyword| keyword.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+    suggest(&word, keywords)
 }
 
 /// The clause keywords as [`rule_name`] names them.
