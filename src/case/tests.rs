@@ -197,21 +197,14 @@ fn a_bad_contact_email_is_refused() {
 }
 
 #[test]
-fn a_blank_subject_is_refused() {
-    let error = refusal(|body| body["subject"] = json!("   "));
-    assert_eq!(
-        (error.field.as_str(), error.message.as_str()),
-        ("subject", "must not be blank")
-    );
-}
-
-#[test]
-fn a_blank_external_id_is_refused() {
-    let error = refusal(|body| body["external_id"] = json!(" \t "));
-    assert_eq!(
-        (error.field.as_str(), error.message.as_str()),
-        ("external_id", "must not be blank")
-    );
+fn a_blank_subject_or_external_id_is_refused() {
+    for (field, blank) in [("subject", "   "), ("external_id", " \t ")] {
+        let error = refusal(|body| body[field] = json!(blank));
+        assert_eq!(
+            (error.field.as_str(), error.message.as_str()),
+            (field, "must not be blank")
+        );
+    }
 }
 
 #[test]

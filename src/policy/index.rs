@@ -215,7 +215,8 @@ pub fn is_guard(nodes: &[Node], atoms: &[Atom], node: u32) -> bool {
     }
 }
 
-fn set(bits: &mut [u64], item: usize) {
+/// Adds `item` to a bitset of items.
+pub fn set(bits: &mut [u64], item: usize) {
     bits[item / 64] |= 1u64 << (item % 64);
 }
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use regex::Regex;
 
 use super::ast::{CompareOp, NeedKind};
-use super::index::Index;
+use super::index::{self, Index};
 use super::keywords::Keywords;
 use super::schema::Field;
 use super::template::Template;
@@ -368,15 +368,14 @@ impl RuleSets {
                 .collect(),
         };
         for (index, rule) in rules.iter().enumerate() {
-            let (word, bit) = ((first + index) / 64, 1u64 << ((first + index) % 64));
-            let Some(tier) = sets.tiers.iter_mut().find(|(tier, _)| *tier == rule.tier) else {
-                continue;
-            };
-            tier.1[word] |= bit;
+            let item = first + index;
+            if let Some((_, tier)) = sets.tiers.iter_mut().find(|(tier, _)| *tier == rule.tier) {
+                index::set(tier, item);
+            }
             if rule.test.is_empty() && rule.unless.is_none() {
-                sets.settled[word] |= bit;
+                index::set(&mut sets.settled, item);
             } else {
-                sets.tested[word] |= bit;
+                index::set(&mut sets.tested, item);
             }
         }
         sets

@@ -594,9 +594,10 @@ fn loading_reads_only_rules_files_of_the_directory() {
 }
 
 #[test]
-fn operands_are_tested_cheapest_first_without_changing_any_answer() {
-    // Written dearest first; evaluated cheapest first. Every combination
-    // of the three tests must give what the condition says.
+fn operands_put_in_cost_order_still_give_what_the_condition_says() {
+    // Written dearest first, evaluated cheapest first (the order itself is
+    // checked by the unit tests in `program.rs`). Every combination of the
+    // four tests must give what the condition says.
     let p = policy(
         "rule \"r\" {\n  when (text contains any [\"outage\"] or severity == \"critical\") \
          and not attempted contains \"reset password\" and affected_users > 10\n  then escalate\n}\n",
