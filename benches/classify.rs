@@ -16,8 +16,12 @@
 //! work itself: `--cases N` keeps only the first N cases (few enough
 //! cases, repeated, stay in the processor's caches and branch predictors),
 //! and `--twice` classifies every case twice in a row. `docs/performance.md`
-//! says what the difference turned out to be. `--large` classifies against
-//! the 1,000-rule policy instead, where a case asks about many more keywords.
+//! says what the difference turned out to be. `--copies K` classifies K
+//! copies of those cases (each copy its own allocations, so K copies of 100
+//! cases take as much memory as 100 × K distinct ones, while the processor
+//! sees only 100 distinct paths through the evaluator). `--large` classifies
+//! against the 1,000-rule policy instead, where a case asks about many more
+//! keywords.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -194,6 +198,9 @@ fn main() {
             BENCH
         };
         if let Some((policy, cases)) = workload_of(count, shape) {
+            let copies = number_after("--copies").unwrap_or(1).max(1);
+            let cases: Vec<(Case, Capabilities)> =
+                (0..copies).flat_map(|_| cases.iter().cloned()).collect();
             let start = std::time::Instant::now();
             repeat(&policy, &cases, times, per_case);
             let seconds = start.elapsed().as_secs_f64();

@@ -12,7 +12,6 @@ use std::cell::RefCell;
 
 use memchr::memmem::Finder;
 
-use super::ast::NeedKind;
 use super::index;
 use super::keywords::lowercase;
 use super::program::{
@@ -51,13 +50,16 @@ struct Scratch {
     subject: Found,
     description: Found,
     whole: Found,
+    /// The case's texts lower-cased, for searches.
+    lowered: Lowered,
     /// Whether the case still searches, or scans.
     budget: Budget,
     lower: String,
     text: String,
     text_ready: bool,
-    /// Gap entries: kind, requirement index, item.
-    gaps: Vec<(NeedKind, u32, u32)>,
+    /// The gaps, a list per kind (in `NeedKind::ALL` order), each in policy
+    /// order: kept apart as they are found, they need no sorting.
+    gaps: [Vec<Gap>; 3],
     matched_requirements: Vec<u32>,
     /// Matching rules, as bits over the index's items.
     matched_rules: Vec<u64>,
@@ -76,9 +78,10 @@ impl Scratch {
         self.subject.reset(words);
         self.description.reset(words);
         self.whole.reset(words);
+        self.lowered.reset();
         self.budget = Budget::default();
         self.text_ready = false;
-        self.gaps.clear();
+        self.gaps.iter_mut().for_each(Vec::clear);
         self.matched_requirements.clear();
         self.matched_rules.clear();
     }
@@ -94,38 +97,17 @@ struct Found {
     /// Which bits of `hits` a search answered. Once the case scanned, the
     /// subject's and the description's `hits` hold every keyword instead.
     known: Vec<u64>,
-    /// The text lower-cased, once a search needs it (bytes: only searched).
-    lower: Vec<u8>,
-    lowered: bool,
 }
 
 impl Found {
     fn reset(&mut self, words: usize) {
         reset(&mut self.hits, words, 0);
         reset(&mut self.known, words, 0);
-        self.lowered = false;
     }
 
     /// The recorded answer, if this keyword was searched for.
     fn answer(&self, word: usize, bit: u64) -> Option<bool> {
         (self.known[word] & bit != 0).then_some(self.hits[word] & bit != 0)
-    }
-
-    /// The text, `parts` joined, lower-cased as the keywords are: ASCII
-    /// while copying, anything else again with Unicode rules. Once per case.
-    fn lowered(&mut self, parts: &[&str]) -> &[u8] {
-        if !self.lowered {
-            self.lower.clear();
-            let mut ascii = true;
-            for part in parts {
-                ascii &= push_ascii_lowercase(&mut self.lower, part.as_bytes());
-            }
-            if !ascii {
-                self.lower = lowercase(&parts.concat()).into_bytes();
-            }
-            self.lowered = true;
-        }
-        &self.lower
     }
 
     fn record(&mut self, pattern: u32, found: bool) {
@@ -136,18 +118,18 @@ impl Found {
         self.known[word] |= bit;
     }
 
-    /// Searches the text, `parts` joined, for one keyword alone and records
-    /// the answer.
-    fn search(&mut self, parts: &[&str], keyword: &Finder<'_>, pattern: u32) -> bool {
-        let found = keyword.find(self.lowered(parts)).is_some();
+    /// Searches `text`, lower-cased, for one keyword alone and records the answer.
+    fn search(&mut self, text: &[u8], keyword: &Finder<'_>, pattern: u32) -> bool {
+        let found = keyword.find(text).is_some();
         self.record(pattern, found);
         found
     }
 
-    /// Searches the text for every keyword of a `contains any` list at once
-    /// and records what that tells: the keyword found, or that none is there.
-    fn search_any(&mut self, parts: &[&str], any: &AnyOf, patterns: &[u32]) -> bool {
-        match any.searcher.find(self.lowered(parts)) {
+    /// Searches `text`, lower-cased, for every keyword of a `contains any`
+    /// list at once and records what that tells: the keyword found, or that
+    /// none is there.
+    fn search_any(&mut self, text: &[u8], any: &AnyOf, patterns: &[u32]) -> bool {
+        match any.searcher.find(text) {
             Some(found) => {
                 if let Some(pattern) = patterns.get(found.pattern().as_usize()) {
                     self.record(*pattern, true);
@@ -164,6 +146,71 @@ impl Found {
     }
 }
 
+/// The case's subject and description lower-cased as the keywords are, in
+/// one buffer laid out as `text` is (the subject, a newline, the
+/// description), so that the three texts a keyword test can search are
+/// slices of it and each part is lower-cased at most once per case. The
+/// subject, short, is lower-cased whenever a search needs any part; the
+/// description only when a search needs it.
+#[derive(Default)]
+struct Lowered {
+    bytes: Vec<u8>,
+    /// Where the lower-cased subject ends (its newline), once it is there.
+    subject_end: Option<usize>,
+    /// Whether the description follows the newline.
+    description: bool,
+}
+
+impl Lowered {
+    fn reset(&mut self) {
+        self.subject_end = None;
+        self.description = false;
+    }
+
+    /// `field`'s text, lower-cased.
+    fn of(&mut self, case: &Case, field: TextField) -> &[u8] {
+        let end = match self.subject_end {
+            Some(end) => end,
+            None => self.lower_subject(case.subject()),
+        };
+        if field != TextField::Subject && !self.description {
+            self.lower_description(case.description());
+        }
+        match field {
+            TextField::Subject => &self.bytes[..end],
+            TextField::Description => &self.bytes[end + 1..],
+            TextField::Text => &self.bytes,
+        }
+    }
+
+    /// Lower-cases the subject into the empty buffer, then the newline.
+    /// ASCII while copying, anything else again with Unicode rules.
+    fn lower_subject(&mut self, subject: &str) -> usize {
+        self.bytes.clear();
+        if !push_ascii_lowercase(&mut self.bytes, subject.as_bytes()) {
+            self.bytes.clear();
+            self.bytes.extend_from_slice(lowercase(subject).as_bytes());
+        }
+        let end = self.bytes.len();
+        self.bytes.push(b'\n');
+        self.subject_end = Some(end);
+        end
+    }
+
+    /// Lower-cases the description after the subject's newline. Lower-cased
+    /// apart, the two parts read as `text` lower-cased whole: `lowercase`
+    /// lower-cases every character on its own.
+    fn lower_description(&mut self, description: &str) {
+        let start = self.bytes.len();
+        if !push_ascii_lowercase(&mut self.bytes, description.as_bytes()) {
+            self.bytes.truncate(start);
+            self.bytes
+                .extend_from_slice(lowercase(description).as_bytes());
+        }
+        self.description = true;
+    }
+}
+
 /// How much a case has searched, and whether it gave up searching for one
 /// scan of every keyword.
 #[derive(Default)]
@@ -175,14 +222,14 @@ struct Budget {
 }
 
 impl Budget {
-    /// Whether the case may still search its text, `parts` joined, rather
-    /// than scan it; charges the search when it may.
-    fn allows(&mut self, case: &Case, parts: &[&str]) -> bool {
+    /// Whether the case may still search a text of `len` bytes rather than
+    /// scan it; charges the search when it may.
+    fn allows(&mut self, case: &Case, len: usize) -> bool {
         let budget = SEARCHES_BEFORE_SCAN * (case.subject().len() + case.description().len());
         if self.scanned || self.searched >= budget {
             return false;
         }
-        self.searched += parts.iter().map(|p| p.len()).sum::<usize>() + SEARCH_OVERHEAD;
+        self.searched += len + SEARCH_OVERHEAD;
         true
     }
 }
@@ -203,23 +250,20 @@ fn push_ascii_lowercase(out: &mut Vec<u8>, text: &[u8]) -> bool {
     seen.is_ascii()
 }
 
-/// What is known of `field`'s keywords, the case's search budget, and the
-/// parts `field`'s text joins.
-fn text_of<'s, 'c>(
+/// What is known of `field`'s keywords, the case's search budget, the
+/// case's lowered texts, and how long `field`'s text is.
+fn text_of<'s>(
     s: &'s mut Scratch,
-    case: &'c Case,
+    case: &Case,
     field: TextField,
-) -> (&'s mut Found, &'s mut Budget, [&'c str; 3]) {
-    let budget = &mut s.budget;
-    match field {
-        TextField::Subject => (&mut s.subject, budget, [case.subject(), "", ""]),
-        TextField::Description => (&mut s.description, budget, [case.description(), "", ""]),
-        TextField::Text => (
-            &mut s.whole,
-            budget,
-            [case.subject(), "\n", case.description()],
-        ),
-    }
+) -> (&'s mut Found, &'s mut Budget, &'s mut Lowered, usize) {
+    let (subject, description) = (case.subject().len(), case.description().len());
+    let (found, len) = match field {
+        TextField::Subject => (&mut s.subject, subject),
+        TextField::Description => (&mut s.description, description),
+        TextField::Text => (&mut s.whole, subject + 1 + description),
+    };
+    (found, &mut s.budget, &mut s.lowered, len)
 }
 
 fn reset<T: Copy>(v: &mut Vec<T>, len: usize, value: T) {
@@ -279,14 +323,15 @@ fn run(
             continue;
         }
         cx.s.matched_requirements.push(index as u32);
-        for (need, (kind, item)) in requirement.needs.iter().enumerate() {
+        for (kind, item) in &requirement.needs {
             if !capability_set(partner, *kind).contains(item) {
-                cx.s.gaps.push((*kind, index as u32, need as u32));
+                cx.s.gaps[*kind as usize].push(Gap {
+                    item: *item,
+                    requirement: requirement.name,
+                });
             }
         }
     }
-    // Gap entries must be listed per kind; requirement then need order is policy order.
-    cx.s.gaps.sort_by_key(|(kind, _, _)| *kind);
 
     // Rules: a candidate with nothing left to test matches; the others are
     // tested, in policy order.
@@ -523,7 +568,7 @@ impl Cx<'_> {
                 }
             }
             Atom::Exists { slot } => self.string(*slot).is_some(),
-            Atom::GapsAny => !self.s.gaps.is_empty(),
+            Atom::GapsAny => self.s.gaps.iter().any(|list| !list.is_empty()),
         }
     }
 
@@ -548,7 +593,7 @@ impl Cx<'_> {
         match field {
             IntField::AffectedUsers => self.case.affected_users(),
             IntField::Reopened => u64::from(self.case.reopened()),
-            IntField::GapsCount => self.s.gaps.len() as u64,
+            IntField::GapsCount => self.s.gaps.iter().map(Vec::len).sum::<usize>() as u64,
         }
     }
 
@@ -573,9 +618,9 @@ impl Cx<'_> {
         match set {
             SetField::Attempted => self.case.attempted().contains(item),
             SetField::Partner(kind) => capability_set(self.partner, kind).contains(item),
-            SetField::Gaps(kind) => self.s.gaps.iter().any(|(k, req, need)| {
-                *k == kind && self.p.requirements[*req as usize].needs[*need as usize].1 == item
-            }),
+            SetField::Gaps(kind) => self.s.gaps[kind as usize]
+                .iter()
+                .any(|gap| gap.item == item),
         }
     }
 
@@ -603,12 +648,13 @@ impl Cx<'_> {
     /// keyword at once.
     fn hit(&mut self, field: TextField, pattern: u32) -> bool {
         let (word, bit) = bit_of(pattern);
-        let (found, budget, parts) = text_of(self.s, self.case, field);
+        let (found, budget, lowered, len) = text_of(self.s, self.case, field);
         if let Some(answer) = found.answer(word, bit) {
             return answer;
         }
-        if budget.allows(self.case, &parts) {
-            return found.search(&parts, &self.p.patterns[pattern as usize].finder, pattern);
+        if budget.allows(self.case, len) {
+            let text = lowered.of(self.case, field);
+            return found.search(text, &self.p.patterns[pattern as usize].finder, pattern);
         }
         self.scan();
         let s = &mut *self.s;
@@ -623,7 +669,9 @@ impl Cx<'_> {
                 // description, where the scan of each alone cannot see it.
                 in_subject
                     || in_description
-                    || (keyword.spans_newline && s.whole.search(&parts, &keyword.finder, pattern))
+                    || (keyword.spans_newline
+                        && s.whole
+                            .search(s.lowered.of(self.case, field), &keyword.finder, pattern))
             }
         }
     }
@@ -632,33 +680,20 @@ impl Cx<'_> {
     /// one search for them all; `None` once the case scans instead (see
     /// `hit`).
     fn hit_any(&mut self, field: TextField, patterns: &[u32], any: &AnyOf) -> Option<bool> {
-        let (found, budget, parts) = text_of(self.s, self.case, field);
+        let (found, budget, lowered, len) = text_of(self.s, self.case, field);
         budget
-            .allows(self.case, &parts)
-            .then(|| found.search_any(&parts, any, patterns))
+            .allows(self.case, len)
+            .then(|| found.search_any(lowered.of(self.case, field), any, patterns))
     }
 
     /// The gap lists, each allocated once at its final size.
     fn gaps(&self) -> Gaps {
-        let count = |kind: NeedKind| self.s.gaps.iter().filter(|(k, _, _)| *k == kind).count();
-        let mut gaps = Gaps {
-            training: Vec::with_capacity(count(NeedKind::Training)),
-            documentation: Vec::with_capacity(count(NeedKind::Documentation)),
-            tooling: Vec::with_capacity(count(NeedKind::Tooling)),
-        };
-        for (kind, req, need) in &self.s.gaps {
-            let requirement = &self.p.requirements[*req as usize];
-            let gap = Gap {
-                item: requirement.needs[*need as usize].1,
-                requirement: requirement.name,
-            };
-            match kind {
-                NeedKind::Training => gaps.training.push(gap),
-                NeedKind::Documentation => gaps.documentation.push(gap),
-                NeedKind::Tooling => gaps.tooling.push(gap),
-            }
+        let [training, documentation, tooling] = &self.s.gaps;
+        Gaps {
+            training: training.clone(),
+            documentation: documentation.clone(),
+            tooling: tooling.clone(),
         }
-        gaps
     }
 
     /// Renders a reason in the reused buffer, then copies it out at its exact size.

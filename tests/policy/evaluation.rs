@@ -390,6 +390,27 @@ fn a_gap_is_one_entry_per_kind_item_and_requirement() {
 }
 
 #[test]
+fn gaps_any_and_gaps_count_see_a_gap_of_every_kind() {
+    let p = policy(
+        "requirement \"r\" {\n  when product == \"m365\"\n  needs training \"t\", documentation \"d\", tooling \"x\"\n}\nrule \"any\" {\n  when gaps.any\n  then escalate\n}\nrule \"one\" {\n  when gaps.count == 1\n  then partner\n}",
+    );
+    let lacking_one = [
+        ("training", partner(&[], &["d"], &["x"])),
+        ("documentation", partner(&["t"], &[], &["x"])),
+        ("tooling", partner(&["t"], &["d"], &[])),
+    ];
+    for (kind, capabilities) in lacking_one {
+        let outcome = p.classify(&case(json!({})), &capabilities);
+        let matched: Vec<&str> = outcome
+            .matched_rules
+            .iter()
+            .map(|m| m.rule.as_str())
+            .collect();
+        assert_eq!(matched, ["any", "one"], "lacking {kind}");
+    }
+}
+
+#[test]
 fn a_partner_with_every_capability_has_no_gaps() {
     let p = policy(GAPS_POLICY);
     let outcome = p.classify(
