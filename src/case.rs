@@ -875,7 +875,7 @@ fn first_byte(text: &str) -> u64 {
 
 mod item_set;
 
-pub use item_set::{ItemSet, Items};
+pub use item_set::{item_hash, ItemSet, Items};
 
 #[cfg(test)]
 mod tests;

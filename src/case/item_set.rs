@@ -36,8 +36,10 @@ struct Entry {
     hash: u64,
 }
 
-/// The hash an [`ItemSet`] keeps for an item.
-fn item_hash(item: &str) -> u64 {
+/// The hash an [`ItemSet`] keeps for an item. A caller that looks the same
+/// item up in many sets (the policy's names, in every case's sets) hashes
+/// it once with this and looks it up with [`ItemSet::contains_hashed`].
+pub fn item_hash(item: &str) -> u64 {
     let mut hasher = FxHasher::default();
     hasher.write(item.as_bytes());
     hasher.finish()
@@ -54,13 +56,21 @@ impl ItemSet {
         if self.entries.len() > LINEAR_SEARCH_UP_TO {
             self.bisect(item)
         } else {
-            self.scan(item)
+            self.scan(item, item_hash(item))
+        }
+    }
+
+    /// Whether the set holds `item`, whose [`item_hash`] is `hash`.
+    pub fn contains_hashed(&self, item: &str, hash: u64) -> bool {
+        if self.entries.len() > LINEAR_SEARCH_UP_TO {
+            self.bisect(item)
+        } else {
+            self.scan(item, hash)
         }
     }
 
     /// Compares hashes in order, and the text only where a hash matches.
-    fn scan(&self, item: &str) -> bool {
-        let hash = item_hash(item);
+    fn scan(&self, item: &str, hash: u64) -> bool {
         self.entries
             .iter()
             .enumerate()
@@ -232,6 +242,10 @@ mod tests {
             prop_assert!(set.iter().eq(tree.iter().map(String::as_str)));
             for probe in probes.iter().chain(&items) {
                 prop_assert_eq!(set.contains(probe), tree.contains(probe));
+                prop_assert_eq!(
+                    set.contains_hashed(probe, item_hash(probe)),
+                    tree.contains(probe)
+                );
             }
         }
     }

@@ -12,7 +12,7 @@ use super::diagnostics::Raw;
 use super::format;
 use super::index::{self, Conditions, Index};
 use super::keywords::Keywords;
-use super::program::{self, conjunction, AnyOf, CRequirement, CRule, Lit, Program, RuleSets};
+use super::program::{self, conjunction, AnyOf, CRequirement, CRule, Item, Lit, Program, RuleSets};
 use super::schema::{Field, Type, TOP_LEVEL};
 use super::template::{self, Template};
 use super::Name;
@@ -114,7 +114,7 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
                                 .help("write e.g. `training \"exchange-transport\"`"),
                         );
                     }
-                    let entry = (need.kind, Name::from(need.item.value.as_str()));
+                    let entry = (need.kind, Item::new(&need.item.value));
                     if !needs.contains(&entry) {
                         needs.push(entry);
                     }

@@ -21,7 +21,7 @@ use super::render;
 use super::schema::capability_set;
 use super::template::{Segment, Template};
 use super::{Gap, Gaps, MatchedRule, Name, Outcome};
-use crate::case::{Capabilities, Case};
+use crate::case::{item_hash, Capabilities, Case};
 
 const UNKNOWN: u8 = 0;
 const FALSE: u8 = 1;
@@ -324,9 +324,9 @@ fn run(
         }
         cx.s.matched_requirements.push(index as u32);
         for (kind, item) in &requirement.needs {
-            if !capability_set(partner, *kind).contains(item) {
+            if !item.is_in(capability_set(partner, *kind)) {
                 cx.s.gaps[*kind as usize].push(Gap {
-                    item: *item,
+                    item: item.name,
                     requirement: requirement.name,
                 });
             }
@@ -551,13 +551,17 @@ impl Cx<'_> {
             }
             Atom::SetHas { set, items, all } => {
                 if *all {
-                    items.iter().all(|item| self.set_has(*set, item))
+                    items
+                        .iter()
+                        .all(|item| self.set_has(*set, &item.name, item.hash))
                 } else {
-                    items.iter().any(|item| self.set_has(*set, item))
+                    items
+                        .iter()
+                        .any(|item| self.set_has(*set, &item.name, item.hash))
                 }
             }
             Atom::SetHasField { set, item } => match self.string(*item) {
-                Some(value) => self.set_has(*set, value),
+                Some(value) => self.set_has(*set, value, item_hash(value)),
                 None => false,
             },
             Atom::Matches { haystack, regex } => {
@@ -614,10 +618,13 @@ impl Cx<'_> {
         }
     }
 
-    fn set_has(&self, set: SetField, item: &str) -> bool {
+    /// Whether `set` holds `item`, whose [`item_hash`] is `hash`.
+    fn set_has(&self, set: SetField, item: &str, hash: u64) -> bool {
         match set {
-            SetField::Attempted => self.case.attempted().contains(item),
-            SetField::Partner(kind) => capability_set(self.partner, kind).contains(item),
+            SetField::Attempted => self.case.attempted().contains_hashed(item, hash),
+            SetField::Partner(kind) => {
+                capability_set(self.partner, kind).contains_hashed(item, hash)
+            }
             SetField::Gaps(kind) => self.s.gaps[kind as usize]
                 .iter()
                 .any(|gap| gap.item == item),

@@ -14,7 +14,7 @@ use super::keywords::Keywords;
 use super::schema::Field;
 use super::template::Template;
 use super::Name;
-use crate::case::{Severity as CaseSeverity, Tier};
+use crate::case::{item_hash, ItemSet, Severity as CaseSeverity, Tier};
 
 /// The hash map of the compiled policy: FxHash reads a short key a word at
 /// a time, and the interner is looked up once per guarded field per case.
@@ -120,7 +120,7 @@ pub enum Atom {
     /// A set holds items: any, or all.
     SetHas {
         set: SetField,
-        items: Box<[String]>,
+        items: Box<[Item]>,
         all: bool,
     },
     /// A set holds a string field's value.
@@ -274,7 +274,32 @@ pub struct CRequirement {
     /// its conjuncts less the guards (see [`conjunction`]).
     pub test: Box<[Lit]>,
     /// Its needs, without repeats.
-    pub needs: Vec<(NeedKind, Name)>,
+    pub needs: Vec<(NeedKind, Item)>,
+}
+
+/// A name the policy looks up in a case's or a partner's sets, hashed once
+/// at load rather than at every lookup (see [`item_hash`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Item {
+    /// The name.
+    pub name: Name,
+    /// Its [`item_hash`].
+    pub hash: u64,
+}
+
+impl Item {
+    /// `name`, hashed.
+    pub fn new(name: &str) -> Item {
+        Item {
+            name: Name::from(name),
+            hash: item_hash(name),
+        }
+    }
+
+    /// Whether `set` holds this item.
+    pub fn is_in(&self, set: &ItemSet) -> bool {
+        set.contains_hashed(&self.name, self.hash)
+    }
 }
 
 /// A compiled rule.

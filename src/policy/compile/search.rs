@@ -11,7 +11,7 @@ use super::{
 use crate::policy::ast::{List, Literal, Path, Span, StringLit, Value};
 use crate::policy::diagnostics::Raw;
 use crate::policy::keywords::lowercase;
-use crate::policy::program::{Atom, Haystack, Node};
+use crate::policy::program::{Atom, Haystack, Item, Node};
 use crate::policy::schema::{Field, Type};
 
 impl Builder {
@@ -275,7 +275,7 @@ impl Builder {
                 items.dedup();
                 self.atom(Atom::SetHas {
                     set: set_field(field),
-                    items: items.into(),
+                    items: items.iter().map(|item| Item::new(item)).collect(),
                     all,
                 })
             }
