@@ -325,7 +325,7 @@ fn run(
         cx.s.matched_requirements.push(index as u32);
         for (kind, item) in &requirement.needs {
             if !item.is_in(capability_set(partner, *kind)) {
-                cx.s.gaps[*kind as usize].push(Gap {
+                cx.s.gaps[kind.index()].push(Gap {
                     item: item.name,
                     requirement: requirement.name,
                 });
@@ -625,9 +625,7 @@ impl Cx<'_> {
             SetField::Partner(kind) => {
                 capability_set(self.partner, kind).contains_hashed(item, hash)
             }
-            SetField::Gaps(kind) => self.s.gaps[kind as usize]
-                .iter()
-                .any(|gap| gap.item == item),
+            SetField::Gaps(kind) => self.s.gaps[kind.index()].iter().any(|gap| gap.item == item),
         }
     }
 
