@@ -392,7 +392,9 @@ fn run(
                 .sum();
             let mut deciding: Vec<Name> = Vec::with_capacity(count);
             let mut reasons = Vec::with_capacity(count);
-            let mut within: Option<u64> = None;
+            // The shortest `within`, taken without a branch on whether each
+            // rule has one (u64::MAX itself is a `within` the language allows).
+            let (mut shortest, mut any_within) = (u64::MAX, false);
             let mut notify: Vec<Name> = Vec::new();
             for (w, (m, t)) in matched.iter().zip(mask).enumerate() {
                 let mut bits = m & t;
@@ -400,9 +402,8 @@ fn run(
                     let rule = rule_at(w * 64 + bits.trailing_zeros() as usize);
                     bits &= bits - 1;
                     deciding.push(rule.name);
-                    if let Some(minutes) = rule.within {
-                        within = Some(within.map_or(minutes, |w| w.min(minutes)));
-                    }
+                    shortest = shortest.min(rule.within.unwrap_or(u64::MAX));
+                    any_within |= rule.within.is_some();
                     for address in &rule.notify {
                         if !notify.contains(address) {
                             notify.push(*address);
@@ -413,6 +414,7 @@ fn run(
                     }
                 }
             }
+            let within = any_within.then_some(shortest);
             (*tier, reasons, deciding, within, notify)
         }
     };
@@ -706,25 +708,14 @@ impl Cx<'_> {
         if let [Segment::Lit(text)] = template.segments.as_slice() {
             return text.clone();
         }
-        if render::reads_text(template) {
-            self.text(TextField::Text);
-        }
-        let mut buffer = std::mem::take(&mut self.s.reason);
-        buffer.clear();
-        let text = if self.s.text_ready {
-            self.s.text.as_str()
-        } else {
-            ""
-        };
         let facts = render::Facts {
             case: self.case,
             partner: self.partner,
-            text,
             gaps,
         };
-        render::render(template, &facts, &mut buffer);
-        let reason = buffer.as_str().to_owned();
-        self.s.reason = buffer;
-        reason
+        let buffer = &mut self.s.reason;
+        buffer.clear();
+        render::render(template, &facts, buffer);
+        buffer.as_str().to_owned()
     }
 }

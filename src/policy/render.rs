@@ -15,18 +15,8 @@ pub struct Facts<'a> {
     pub case: &'a Case,
     /// The partner's capabilities.
     pub partner: &'a Capabilities,
-    /// `text`: the subject, a newline, the description (empty when no template reads it).
-    pub text: &'a str,
     /// The case's gaps.
     pub gaps: &'a Gaps,
-}
-
-/// Whether a template reads `text` (which the evaluator joins only on demand).
-pub fn reads_text(template: &Template) -> bool {
-    template
-        .segments
-        .iter()
-        .any(|s| matches!(s, Segment::Field(Field::Text)))
 }
 
 /// Appends the rendered template to `out`.
@@ -48,7 +38,11 @@ fn push_field(field: &Field, facts: &Facts<'_>, out: &mut String) {
         Field::Reopened => push_number(u64::from(case.reopened()), out),
         Field::GapsCount => push_number(gaps.count() as u64, out),
         Field::GapsAny => out.push_str(if gaps.any() { "true" } else { "false" }),
-        Field::Text => out.push_str(facts.text),
+        Field::Text => {
+            out.push_str(case.subject());
+            out.push('\n');
+            out.push_str(case.description());
+        }
         Field::GapSet(kind) => push_sorted_items(gap_list(gaps, *kind), out),
         Field::Attempted | Field::PartnerSet(_) => {
             if let Some(set) = field.set_value(case, facts.partner) {

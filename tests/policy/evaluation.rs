@@ -447,6 +447,39 @@ fn the_highest_tier_decides_and_lists_follow_policy_order_across_sorted_files() 
 }
 
 #[test]
+fn the_longest_within_the_language_allows_is_kept_and_a_shorter_one_wins() {
+    let longest = "rule \"far\" {\n  when product == \"m365\"\n  then escalate\n  within 18446744073709551615m\n}\n";
+    let outcome = policy(longest).classify(&case(json!({})), &Capabilities::default());
+    assert_eq!(outcome.within_minutes, Some(u64::MAX));
+    let both = format!(
+        "{longest}rule \"near\" {{\n  when product == \"m365\"\n  then escalate\n  within 2h\n}}\n"
+    );
+    let outcome = policy(&both).classify(&case(json!({})), &Capabilities::default());
+    assert_eq!(outcome.within_minutes, Some(120));
+    let none = "rule \"none\" {\n  when product == \"m365\"\n  then escalate\n}\n";
+    let outcome = policy(none).classify(&case(json!({})), &Capabilities::default());
+    assert_eq!(outcome.within_minutes, None);
+}
+
+#[test]
+fn a_reason_can_quote_text_the_subject_a_newline_and_the_description() {
+    let p = policy(
+        "rule \"quoted\" {\n  when text matches \"stuck\\\\nOutbound\"\n  then escalate\n  because \"[{text}] ({subject})\"\n}\nrule \"plain\" {\n  when product == \"m365\"\n  then escalate\n  because \"<{text}>\"\n}",
+    );
+    let outcome = p.classify(
+        &case(json!({"subject": "Mail stuck", "description": "Outbound mail waits"})),
+        &Capabilities::default(),
+    );
+    assert_eq!(
+        outcome.reasons,
+        [
+            "[Mail stuck\nOutbound mail waits] (Mail stuck)",
+            "<Mail stuck\nOutbound mail waits>"
+        ]
+    );
+}
+
+#[test]
 fn partner_outranks_self_service() {
     let p = policy("rule \"s\" {\n  when gaps.count == 0\n  then self_service\n}\nrule \"p\" {\n  when product == \"m365\"\n  then partner\n}");
     let outcome = p.classify(&case(json!({})), &Capabilities::default());
