@@ -232,7 +232,14 @@ pub fn render_text(outcome: &Outcome) -> String {
     let mut out = format!("{}: {}\n", outcome.case, outcome.decision);
     out.push_str("  reasons:\n");
     for reason in &outcome.reasons {
-        out.push_str(&format!("    - {reason}\n"));
+        // A reason may span lines (one that quotes `{text}` does); its
+        // later lines are indented under its first, so each reason still
+        // reads as one item of the list.
+        let mut lines = reason.lines();
+        out.push_str(&format!("    - {}\n", lines.next().unwrap_or_default()));
+        for line in lines {
+            out.push_str(&format!("      {line}\n"));
+        }
     }
     let gaps: Vec<(&str, &crate::policy::Gap)> = [
         ("training", &outcome.gaps.training),

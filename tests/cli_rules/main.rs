@@ -593,6 +593,29 @@ fn classify_text_output_is_for_people() {
 }
 
 #[test]
+fn classify_text_output_indents_the_later_lines_of_a_reason() {
+    let (_temp, dir) = example_dir();
+    std::fs::write(
+        dir.join("quote.rules"),
+        "rule \"quote\" {\n  when subject contains \"quoted\"\n  then escalate\n  because \"The customer wrote: {text}\"\n}\n",
+    )
+    .expect("write");
+    let input = case(
+        "Q-1",
+        json!({"subject": "Quoted mail", "description": "First line.\nSecond line."}),
+    );
+    let out = run(&dir, &["classify"], Some(&input.to_string()));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(
+            "    - The customer wrote: Quoted mail\n      First line.\n      Second line.\n"
+        ),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
 fn classify_reports_a_bad_policy_and_exits_1() {
     let (_temp, dir) = example_dir();
     std::fs::write(dir.join("zz.rules"), "default escalate because \"again\"\n").expect("write");
