@@ -53,11 +53,7 @@ impl ItemSet {
 
     /// Whether the set holds `item`.
     pub fn contains(&self, item: &str) -> bool {
-        if self.entries.len() > LINEAR_SEARCH_UP_TO {
-            self.bisect(item)
-        } else {
-            self.scan(item, item_hash(item))
-        }
+        self.contains_hashed(item, item_hash(item))
     }
 
     /// Whether the set holds `item`, whose [`item_hash`] is `hash`.

@@ -241,14 +241,11 @@ pub fn render_text(outcome: &Outcome) -> String {
             out.push_str(&format!("      {line}\n"));
         }
     }
-    let gaps: Vec<(&str, &crate::policy::Gap)> = [
-        ("training", &outcome.gaps.training),
-        ("documentation", &outcome.gaps.documentation),
-        ("tooling", &outcome.gaps.tooling),
-    ]
-    .into_iter()
-    .flat_map(|(kind, list)| list.iter().map(move |gap| (kind, gap)))
-    .collect();
+    let gaps: Vec<(&str, &crate::policy::Gap)> = outcome
+        .gaps
+        .kinds()
+        .flat_map(|(kind, list)| list.iter().map(move |gap| (kind, gap)))
+        .collect();
     if gaps.is_empty() {
         out.push_str("  gaps: none\n");
     } else {

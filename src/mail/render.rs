@@ -371,14 +371,10 @@ fn one_line(text: &str) -> String {
 }
 
 fn gap_lines(payload: &EmailPayload) -> Vec<GapLine<'_>> {
-    let gaps = &payload.outcome.gaps;
-    let kinds = [
-        ("training", &gaps.training),
-        ("documentation", &gaps.documentation),
-        ("tooling", &gaps.tooling),
-    ];
-    kinds
-        .into_iter()
+    payload
+        .outcome
+        .gaps
+        .kinds()
         .flat_map(|(kind, list)| {
             list.iter().map(move |gap| GapLine {
                 kind,

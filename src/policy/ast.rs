@@ -135,15 +135,6 @@ impl NeedKind {
         NeedKind::Tooling,
     ];
 
-    /// Its position in [`NeedKind::ALL`], for a list per kind.
-    pub fn index(self) -> usize {
-        match self {
-            NeedKind::Training => 0,
-            NeedKind::Documentation => 1,
-            NeedKind::Tooling => 2,
-        }
-    }
-
     /// The keyword.
     pub fn as_str(self) -> &'static str {
         match self {

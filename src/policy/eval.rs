@@ -57,9 +57,9 @@ struct Scratch {
     lower: String,
     text: String,
     text_ready: bool,
-    /// The gaps, a list per kind (in `NeedKind::ALL` order), each in policy
-    /// order: kept apart as they are found, they need no sorting.
-    gaps: [Vec<Gap>; 3],
+    /// The gaps, added to the list of their kind as they are found, in
+    /// policy order: they need no sorting.
+    gaps: Gaps,
     matched_requirements: Vec<u32>,
     /// Matching rules, as bits over the index's items.
     matched_rules: Vec<u64>,
@@ -81,7 +81,7 @@ impl Scratch {
         self.lowered.reset();
         self.budget = Budget::default();
         self.text_ready = false;
-        self.gaps.iter_mut().for_each(Vec::clear);
+        self.gaps.clear();
         self.matched_requirements.clear();
         self.matched_rules.clear();
     }
@@ -325,10 +325,13 @@ fn run(
         cx.s.matched_requirements.push(index as u32);
         for (kind, item) in &requirement.needs {
             if !item.is_in(capability_set(partner, *kind)) {
-                cx.s.gaps[kind.index()].push(Gap {
-                    item: item.name,
-                    requirement: requirement.name,
-                });
+                cx.s.gaps.push(
+                    *kind,
+                    Gap {
+                        item: item.name,
+                        requirement: requirement.name,
+                    },
+                );
             }
         }
     }
@@ -367,7 +370,8 @@ fn run(
             });
         }
     }
-    let gaps = cx.gaps();
+    // Cloned, each list allocated once at its exact size.
+    let gaps = cx.s.gaps.clone();
     // The strongest tier with a matching rule decides.
     let decision = sets
         .tiers
@@ -574,7 +578,7 @@ impl Cx<'_> {
                 }
             }
             Atom::Exists { slot } => self.string(*slot).is_some(),
-            Atom::GapsAny => self.s.gaps.iter().any(|list| !list.is_empty()),
+            Atom::GapsAny => self.s.gaps.any(),
         }
     }
 
@@ -599,7 +603,7 @@ impl Cx<'_> {
         match field {
             IntField::AffectedUsers => self.case.affected_users(),
             IntField::Reopened => u64::from(self.case.reopened()),
-            IntField::GapsCount => self.s.gaps.iter().map(Vec::len).sum::<usize>() as u64,
+            IntField::GapsCount => self.s.gaps.count() as u64,
         }
     }
 
@@ -610,9 +614,7 @@ impl Cx<'_> {
             TextField::Text => {
                 if !self.s.text_ready {
                     self.s.text.clear();
-                    self.s.text.push_str(self.case.subject());
-                    self.s.text.push('\n');
-                    self.s.text.push_str(self.case.description());
+                    render::push_text(self.case, &mut self.s.text);
                     self.s.text_ready = true;
                 }
                 &self.s.text
@@ -627,7 +629,7 @@ impl Cx<'_> {
             SetField::Partner(kind) => {
                 capability_set(self.partner, kind).contains_hashed(item, hash)
             }
-            SetField::Gaps(kind) => self.s.gaps[kind.index()].iter().any(|gap| gap.item == item),
+            SetField::Gaps(kind) => self.s.gaps.of(kind).iter().any(|gap| gap.item == item),
         }
     }
 
@@ -691,16 +693,6 @@ impl Cx<'_> {
         budget
             .allows(self.case, len)
             .then(|| found.search_any(lowered.of(self.case, field), any, patterns))
-    }
-
-    /// The gap lists, each allocated once at its final size.
-    fn gaps(&self) -> Gaps {
-        let [training, documentation, tooling] = &self.s.gaps;
-        Gaps {
-            training: training.clone(),
-            documentation: documentation.clone(),
-            tooling: tooling.clone(),
-        }
     }
 
     /// Renders a reason in the reused buffer, then copies it out at its exact size.

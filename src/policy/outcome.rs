@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ast::NeedKind;
 use crate::case::Tier;
 
 /// A name the policy declares (a rule, a requirement, a capability item, a
@@ -67,6 +68,40 @@ impl Gaps {
     /// Number of gap entries (one per kind, item and requirement).
     pub fn count(&self) -> usize {
         self.training.len() + self.documentation.len() + self.tooling.len()
+    }
+
+    /// The gaps of one kind.
+    pub fn of(&self, kind: NeedKind) -> &[Gap] {
+        match kind {
+            NeedKind::Training => &self.training,
+            NeedKind::Documentation => &self.documentation,
+            NeedKind::Tooling => &self.tooling,
+        }
+    }
+
+    /// Each kind's keyword and its gaps, in outcome order.
+    pub fn kinds(&self) -> impl Iterator<Item = (&'static str, &[Gap])> {
+        NeedKind::ALL
+            .into_iter()
+            .map(|kind| (kind.as_str(), self.of(kind)))
+    }
+
+    /// Adds a gap of `kind`; the evaluator adds them in policy order, so
+    /// each list is in order as it is built.
+    pub(crate) fn push(&mut self, kind: NeedKind, gap: Gap) {
+        match kind {
+            NeedKind::Training => self.training.push(gap),
+            NeedKind::Documentation => self.documentation.push(gap),
+            NeedKind::Tooling => self.tooling.push(gap),
+        }
+    }
+
+    /// Empties every list, keeping their memory (the evaluator reuses one
+    /// `Gaps` across cases).
+    pub(crate) fn clear(&mut self) {
+        self.training.clear();
+        self.documentation.clear();
+        self.tooling.clear();
     }
 }
 

@@ -3,7 +3,6 @@
 //! costs exactly one allocation (its final, exactly sized copy) and no
 //! temporary strings, lists or sets.
 
-use super::ast::NeedKind;
 use super::schema::Field;
 use super::template::{Segment, Template};
 use super::{Gap, Gaps};
@@ -38,12 +37,8 @@ fn push_field(field: &Field, facts: &Facts<'_>, out: &mut String) {
         Field::Reopened => push_number(u64::from(case.reopened()), out),
         Field::GapsCount => push_number(gaps.count() as u64, out),
         Field::GapsAny => out.push_str(if gaps.any() { "true" } else { "false" }),
-        Field::Text => {
-            out.push_str(case.subject());
-            out.push('\n');
-            out.push_str(case.description());
-        }
-        Field::GapSet(kind) => push_sorted_items(gap_list(gaps, *kind), out),
+        Field::Text => push_text(case, out),
+        Field::GapSet(kind) => push_sorted_items(gaps.of(*kind), out),
         Field::Attempted | Field::PartnerSet(_) => {
             if let Some(set) = field.set_value(case, facts.partner) {
                 push_joined(set.iter(), out);
@@ -59,12 +54,11 @@ fn push_number(n: u64, out: &mut String) {
     out.push_str(itoa::Buffer::new().format(n));
 }
 
-fn gap_list(gaps: &Gaps, kind: NeedKind) -> &[Gap] {
-    match kind {
-        NeedKind::Training => &gaps.training,
-        NeedKind::Documentation => &gaps.documentation,
-        NeedKind::Tooling => &gaps.tooling,
-    }
+/// Appends `text`: the subject, a newline, the description.
+pub fn push_text(case: &Case, out: &mut String) {
+    out.push_str(case.subject());
+    out.push('\n');
+    out.push_str(case.description());
 }
 
 /// `{gaps.KIND}`: the distinct items, sorted, joined with `, `.
@@ -109,11 +103,7 @@ pub fn render_gaps(gaps: &Gaps) -> String {
 /// policy order without repeats.
 pub fn push_gaps(gaps: &Gaps, out: &mut String) {
     let mut first_kind = true;
-    for (kind, list) in [
-        ("training", &gaps.training),
-        ("documentation", &gaps.documentation),
-        ("tooling", &gaps.tooling),
-    ] {
+    for (kind, list) in gaps.kinds() {
         for (at, gap) in list.iter().enumerate() {
             if list[..at].iter().any(|g| g.item == gap.item) {
                 continue;

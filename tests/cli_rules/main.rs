@@ -62,6 +62,13 @@ fn example_dir() -> (tempfile::TempDir, PathBuf) {
     (temp, dir)
 }
 
+/// The example policy plus one more rules file, `name`, holding `text`.
+fn example_dir_with(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let (temp, dir) = example_dir();
+    std::fs::write(dir.join(name), text).expect("write");
+    (temp, dir)
+}
+
 fn case(id: &str, changes: Value) -> Value {
     let mut base = json!({
         "external_id": id,
@@ -124,12 +131,10 @@ fn a_mistake_in_a_setting_only_serve_reads_does_not_stop_the_rules_commands() {
 
 #[test]
 fn rules_check_reports_errors_with_location_and_caret_and_exits_1() {
-    let (_temp, dir) = example_dir();
-    std::fs::write(
-        dir.join("zz.rules"),
+    let (_temp, dir) = example_dir_with(
+        "zz.rules",
         "rule \"typo\" {\n  when severty == \"critical\"\n  then escalate\n}\n",
-    )
-    .expect("write");
+    );
     let out = run(&dir, &["rules", "check"], None);
     assert_eq!(out.code, 1);
     assert!(
@@ -153,12 +158,10 @@ fn rules_check_reports_errors_with_location_and_caret_and_exits_1() {
 
 #[test]
 fn rules_check_speaks_json_on_request() {
-    let (_temp, dir) = example_dir();
-    std::fs::write(
-        dir.join("zz.rules"),
+    let (_temp, dir) = example_dir_with(
+        "zz.rules",
         "let spare = gaps.any\nrule \"x\" {\n  when product == \"m356\"\n  then partner\n}\n",
-    )
-    .expect("write");
+    );
     let out = run(&dir, &["rules", "check", "--error-format", "json"], None);
     assert_eq!(out.code, 1);
     let diagnostics: Value = serde_json::from_str(&out.stdout).expect("a JSON array");
@@ -171,8 +174,7 @@ fn rules_check_speaks_json_on_request() {
 
 #[test]
 fn rules_check_passes_with_warnings_and_prints_them() {
-    let (_temp, dir) = example_dir();
-    std::fs::write(dir.join("zz.rules"), "let spare = gaps.any\n").expect("write");
+    let (_temp, dir) = example_dir_with("zz.rules", "let spare = gaps.any\n");
     let out = run(&dir, &["rules", "check"], None);
     assert_eq!(out.code, 0);
     assert!(
@@ -338,8 +340,7 @@ fn rules_fmt_check_names_files_that_would_change_and_fmt_rewrites_them() {
 
 #[test]
 fn rules_fmt_leaves_everything_alone_when_a_file_has_a_syntax_error() {
-    let (_temp, dir) = example_dir();
-    std::fs::write(dir.join("broken.rules"), "rule \"x\" { when }\n").expect("write");
+    let (_temp, dir) = example_dir_with("broken.rules", "rule \"x\" { when }\n");
     let before = std::fs::read_to_string(dir.join("values.rules")).expect("read");
     let out = run(&dir, &["rules", "fmt"], None);
     assert_eq!(out.code, 1);
@@ -594,12 +595,7 @@ fn classify_text_output_is_for_people() {
 
 #[test]
 fn classify_text_output_indents_the_later_lines_of_a_reason() {
-    let (_temp, dir) = example_dir();
-    std::fs::write(
-        dir.join("quote.rules"),
-        "rule \"quote\" {\n  when subject contains \"quoted\"\n  then escalate\n  because \"The customer wrote: {text}\"\n}\n",
-    )
-    .expect("write");
+    let (_temp, dir) = example_dir_with("quote.rules", "rule \"quote\" {\n  when subject contains \"quoted\"\n  then escalate\n  because \"The customer wrote: {text}\"\n}\n");
     let input = case(
         "Q-1",
         json!({"subject": "Quoted mail", "description": "First line.\nSecond line."}),
@@ -617,8 +613,7 @@ fn classify_text_output_indents_the_later_lines_of_a_reason() {
 
 #[test]
 fn classify_reports_a_bad_policy_and_exits_1() {
-    let (_temp, dir) = example_dir();
-    std::fs::write(dir.join("zz.rules"), "default escalate because \"again\"\n").expect("write");
+    let (_temp, dir) = example_dir_with("zz.rules", "default escalate because \"again\"\n");
     let out = run(
         &dir,
         &["classify"],
