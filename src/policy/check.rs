@@ -180,9 +180,8 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
                         .note(*first, "the first `default` is here"),
                 ),
                 None => {
-                    let because = compile_template(&mut b, &decl.because).unwrap_or(Template {
-                        segments: Vec::new(),
-                    });
+                    let because = compile_template(&mut b, &decl.because)
+                        .unwrap_or(Template::new(Vec::new()));
                     default = Some((decl.tier, because, decl.span));
                 }
             },

@@ -63,8 +63,6 @@ struct Scratch {
     matched_requirements: Vec<u32>,
     /// Matching rules, as bits over the index's items.
     matched_rules: Vec<u64>,
-    /// A reason being rendered; copied out at its exact size.
-    reason: String,
     /// The index's candidates: requirements, then rules.
     candidates: Vec<u64>,
 }
@@ -695,7 +693,8 @@ impl Cx<'_> {
             .then(|| found.search_any(lowered.of(self.case, field), any, patterns))
     }
 
-    /// Renders a reason in the reused buffer, then copies it out at its exact size.
+    /// Renders a reason straight into a string reserved at the template's
+    /// size hint: written once, not rendered into a buffer and copied out.
     fn render(&mut self, template: &Template, gaps: &Gaps) -> String {
         if let [Segment::Lit(text)] = template.segments.as_slice() {
             return text.clone();
@@ -705,9 +704,8 @@ impl Cx<'_> {
             partner: self.partner,
             gaps,
         };
-        let buffer = &mut self.s.reason;
-        buffer.clear();
-        render::render(template, &facts, buffer);
-        buffer.as_str().to_owned()
+        let mut reason = String::with_capacity(template.size_hint);
+        render::render(template, &facts, &mut reason);
+        reason
     }
 }

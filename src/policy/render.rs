@@ -1,7 +1,7 @@
 //! Renders reason templates against one classified case. Every piece is
-//! appended to one buffer the evaluator reuses across cases, so a reason
-//! costs exactly one allocation (its final, exactly sized copy) and no
-//! temporary strings, lists or sets.
+//! appended to the reason's own string, reserved at the template's
+//! [`Template::size_hint`], so a usual reason costs one allocation and is
+//! written once, with no temporary strings, lists or sets.
 
 use super::schema::Field;
 use super::template::{Segment, Template};

@@ -12,6 +12,34 @@ use super::suggest::suggest;
 pub struct Template {
     /// Pieces in order.
     pub segments: Vec<Segment>,
+    /// The bytes a rendering usually takes: the literal text plus a typical
+    /// value per placeholder. A reason is rendered straight into a string of
+    /// this capacity, so most reasons are written once and never copied.
+    pub size_hint: usize,
+}
+
+/// The bytes reserved for one field's value: a product, a category, a
+/// severity or a number fits, and so do most sets.
+const FIELD_HINT: usize = 32;
+/// The bytes reserved for `{gaps}`: a kind or two with a few items each.
+const GAPS_HINT: usize = 96;
+
+impl Template {
+    /// A template of these pieces.
+    pub fn new(segments: Vec<Segment>) -> Self {
+        let size_hint = segments
+            .iter()
+            .map(|segment| match segment {
+                Segment::Lit(text) => text.len(),
+                Segment::Field(_) => FIELD_HINT,
+                Segment::Gaps => GAPS_HINT,
+            })
+            .sum();
+        Template {
+            segments,
+            size_hint,
+        }
+    }
 }
 
 /// A piece of a template.
@@ -124,7 +152,7 @@ pub fn parse(lit: &StringLit, is_let: impl Fn(&str) -> bool) -> Result<Template,
         segments.push(Segment::Lit(text));
     }
     if errors.is_empty() {
-        Ok(Template { segments })
+        Ok(Template::new(segments))
     } else {
         Err(errors)
     }
