@@ -157,3 +157,20 @@ pub fn parse(lit: &StringLit, is_let: impl Fn(&str) -> bool) -> Result<Template,
         Err(errors)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_size_hint_is_the_literal_text_and_a_typical_value_per_placeholder() {
+        let template = Template::new(vec![
+            Segment::Lit("Rule ".to_owned()),
+            Segment::Field(Field::Product),
+            Segment::Lit(": ".to_owned()),
+            Segment::Gaps,
+        ]);
+        assert_eq!(template.size_hint, 5 + FIELD_HINT + 2 + GAPS_HINT);
+        assert_eq!(Template::new(Vec::new()).size_hint, 0);
+    }
+}
