@@ -54,7 +54,6 @@ struct Scratch {
     lowered: Lowered,
     /// Whether the case still searches, or scans.
     budget: Budget,
-    lower: String,
     text: String,
     text_ready: bool,
     /// The gaps, added to the list of their kind as they are found, in
@@ -547,7 +546,10 @@ impl Cx<'_> {
                     return false;
                 };
                 match haystack {
-                    Haystack::Text(field) => lowercase(self.text(*field)).contains(&needle),
+                    Haystack::Text(field) => {
+                        let text = self.s.lowered.of(self.case, *field);
+                        memchr::memmem::find(text, needle.as_bytes()).is_some()
+                    }
                     Haystack::Str(slot) => self
                         .string(*slot)
                         .is_some_and(|s| lowercase(s).contains(&needle)),
@@ -641,12 +643,10 @@ impl Cx<'_> {
             return;
         };
         let s = &mut *self.s;
-        keywords.scan(self.case.subject(), &mut s.subject.hits, &mut s.lower);
-        keywords.scan(
-            self.case.description(),
-            &mut s.description.hits,
-            &mut s.lower,
-        );
+        let subject = s.lowered.of(self.case, TextField::Subject);
+        keywords.scan(subject, &mut s.subject.hits);
+        let description = s.lowered.of(self.case, TextField::Description);
+        keywords.scan(description, &mut s.description.hits);
     }
 
     /// Whether keyword `pattern` occurs in `field`. While the case has

@@ -30,7 +30,7 @@ const LANES: usize = 4;
 const MIN_LANE: usize = 64;
 
 /// Every keyword of the policy in one automaton (ASCII case-insensitive;
-/// text that is not ASCII is Unicode-lower-cased before the scan).
+/// text that is not ASCII comes Unicode-lower-cased, see [`Keywords::scan`]).
 #[derive(Debug, Clone)]
 pub struct Keywords {
     /// The column of each byte; an ASCII letter shares its lower case's column.
@@ -152,15 +152,11 @@ impl Keywords {
         })
     }
 
-    /// Sets the bit of every keyword found anywhere in `text` (overlapping occurrences included).
-    pub fn scan(&self, text: &str, hits: &mut [u64], lower: &mut String) {
-        let haystack: &str = if text.is_ascii() {
-            text
-        } else {
-            *lower = lowercase(text);
-            lower
-        };
-        let bytes = haystack.as_bytes();
+    /// Sets the bit of every keyword found anywhere in `bytes` (overlapping
+    /// occurrences included). `bytes` is a text lower-cased as the keywords
+    /// are ([`lowercase`]), which the evaluator has at hand for its searches;
+    /// ASCII letters are folded here as well, so ASCII text may come as it is.
+    pub fn scan(&self, bytes: &[u8], hits: &mut [u64]) {
         match &self.table {
             Table::Small(table) => {
                 // `Table::new` keeps every cell and `match_end` below 2^16.
@@ -271,7 +267,10 @@ mod tests {
 
     fn found(automaton: &Keywords, patterns: usize, text: &str) -> Vec<usize> {
         let mut hits = vec![0u64; patterns.div_ceil(64)];
-        automaton.scan(text, &mut hits, &mut String::new());
+        // ASCII as it is (the scan folds its letters), anything else lower-cased.
+        let lower = super::lowercase(text);
+        let haystack = if text.is_ascii() { text } else { &lower };
+        automaton.scan(haystack.as_bytes(), &mut hits);
         (0..patterns)
             .filter(|k| hits[k / 64] & (1 << (k % 64)) != 0)
             .collect()
