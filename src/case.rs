@@ -337,13 +337,13 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
-    /// Reads a byte of each of the partner's sets, for the reason given at
-    /// [`Case::warm_up`].
-    pub(crate) fn warm_up(&self) -> u64 {
-        first_byte(&self.id)
-            ^ self.training.touch()
-            ^ self.documentation.touch()
-            ^ self.tooling.touch()
+    /// Asks the processor for the partner's sets, for the reason given at
+    /// [`Case::prefetch`].
+    pub(crate) fn prefetch(&self) {
+        prefetch::start(self.id.as_bytes());
+        self.training.prefetch();
+        self.documentation.prefetch();
+        self.tooling.prefetch();
     }
 
     /// Parses a `partner` object (`{"id", "training", "documentation",
@@ -480,33 +480,28 @@ impl Case {
         self.reopened
     }
 
-    /// Reads a byte of every allocation that classification may read (all
-    /// but `attributes` and `contact`, which a policy seldom reads), all at
-    /// once, and folds them into one number for the caller to `black_box`.
+    /// Asks the processor for every allocation that classification may
+    /// read (all but `attributes` and `contact`, which a policy seldom
+    /// reads), all at once, and for every cache line of the description.
     ///
-    /// A case classified long after it was parsed (`rules test`, `rules
-    /// bench`, a batch given to `classify`) has left the processor's caches.
-    /// Classification reads its fields one after another, and each read
-    /// that misses the cache waits its turn; issued together up front, the
-    /// misses overlap. On a case just parsed it is some twenty loads that
-    /// hit. The description is read a cache line at a time, so the whole of
-    /// it is on its way before the keyword scan starts.
-    pub(crate) fn warm_up(&self) -> u64 {
-        let mut folded = first_byte(self.external_id.as_str())
-            ^ first_byte(&self.customer.tenant)
-            ^ first_byte(self.customer.name.as_deref().unwrap_or_default())
-            ^ first_byte(&self.product)
-            ^ first_byte(&self.category)
-            ^ first_byte(&self.subject)
-            ^ self.attempted.touch();
+    /// A case classified long after it was parsed has left the processor's
+    /// caches. Classification reads its fields one after another, and each
+    /// read that misses the cache would wait its turn; asked for together
+    /// up front, the fetches overlap. On a case just parsed it is some
+    /// twenty prefetches of lines already there. See [`prefetch`].
+    pub(crate) fn prefetch(&self) {
+        prefetch::start(self.external_id.as_str().as_bytes());
+        prefetch::start(self.customer.tenant.as_bytes());
+        prefetch::start(self.customer.name.as_deref().unwrap_or_default().as_bytes());
+        prefetch::start(self.product.as_bytes());
+        prefetch::start(self.category.as_bytes());
+        prefetch::start(self.subject.as_bytes());
+        self.attempted.prefetch();
         if let Some(health) = &self.service_health {
-            folded ^= first_byte(health.status().unwrap_or_default())
-                ^ first_byte(health.incident().unwrap_or_default());
+            prefetch::start(health.status().unwrap_or_default().as_bytes());
+            prefetch::start(health.incident().unwrap_or_default().as_bytes());
         }
-        for byte in self.description.as_bytes().iter().step_by(CACHE_LINE) {
-            folded ^= u64::from(*byte);
-        }
-        folded
+        prefetch::all(self.description.as_bytes());
     }
 
     /// The same case with its reopen counter set (the store's business).
@@ -865,15 +860,8 @@ fn type_name(value: &Value) -> &'static str {
     }
 }
 
-/// The size of a cache line on the processors this runs on.
-const CACHE_LINE: usize = 64;
-
-/// The first byte of a text, as a number (0 when it is empty).
-fn first_byte(text: &str) -> u64 {
-    text.as_bytes().first().map_or(0, |b| u64::from(*b))
-}
-
 mod item_set;
+mod prefetch;
 
 pub use item_set::{item_hash, ItemSet, Items};
 

@@ -16,7 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// per item; here a lookup reads two allocations whatever the set's size:
 /// the array of hashes, and the text of the item whose hash matches. Both
 /// are reachable from the set itself, so they can be fetched together
-/// (see `Case::warm_up`). It iterates and serialises in sorted order, like
+/// (see `Case::prefetch`). It iterates and serialises in sorted order, like
 /// the `BTreeSet` it replaces.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ItemSet {
@@ -112,12 +112,11 @@ impl ItemSet {
         self.entries.is_empty()
     }
 
-    /// The first byte of the text and the first entry, read so that a cold
-    /// set's two allocations are fetched at once; see `Case::warm_up`.
-    pub(crate) fn touch(&self) -> u64 {
-        let byte = self.text.as_bytes().first().copied().unwrap_or(0);
-        let hash = self.entries.first().map_or(0, |e| e.hash);
-        u64::from(byte) ^ hash
+    /// Asks the processor for the set's two allocations, so that a cold
+    /// set's are fetched together; see `Case::prefetch`.
+    pub(crate) fn prefetch(&self) {
+        super::prefetch::start(self.text.as_bytes());
+        super::prefetch::start(&self.entries);
     }
 }
 
