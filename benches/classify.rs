@@ -15,7 +15,10 @@
 //! Two options of `--repeat` separate what distinct cases cost from the
 //! work itself: `--cases N` keeps only the first N cases (few enough
 //! cases, repeated, stay in the processor's caches and branch predictors),
-//! and `--twice` classifies every case twice in a row. `docs/performance.md`
+//! and `--twice` classifies every case twice in a row. `--repeat` classifies
+//! with `Policy::classify_each`, as criterion's first benchmark does;
+//! `--one-by-one` calls `Policy::classify` once per case instead, as the
+//! second does (and `--twice` twice per case). `docs/performance.md`
 //! says what the difference turned out to be. `--copies K` classifies K
 //! copies of those cases (each copy its own allocations, so K copies of 100
 //! cases take as much memory as 100 × K distinct ones, while the processor
@@ -88,6 +91,13 @@ fn classification(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(10));
     group.bench_function("100 rules x 10,000 cases", |b| {
         b.iter(|| {
+            for outcome in policy.classify_each(black_box(&cases)) {
+                black_box(outcome);
+            }
+        })
+    });
+    group.bench_function("100 rules x 10,000 cases, one call per case", |b| {
+        b.iter(|| {
             for (case, partner) in &cases {
                 black_box(policy.classify(black_box(case), black_box(partner)));
             }
@@ -139,14 +149,33 @@ fn workload_of(count: usize, shape: Shape) -> Option<(Policy, Vec<(Case, Capabil
     }
 }
 
-/// Classifies every case `times` times (each `per_case` times in a row);
-/// kept out of line so callgrind can count it alone.
+/// How `repeat` classifies the cases.
+#[derive(Clone, Copy)]
+enum Calls {
+    /// `Policy::classify_each` over all of them, as criterion's first
+    /// benchmark does.
+    Each,
+    /// `Policy::classify` for each case, this many times in a row.
+    PerCase(usize),
+}
+
+/// Classifies every case `times` times; kept out of line so callgrind can
+/// count it alone.
 #[inline(never)]
-fn repeat(policy: &Policy, cases: &[(Case, Capabilities)], times: usize, per_case: usize) {
+fn repeat(policy: &Policy, cases: &[(Case, Capabilities)], times: usize, calls: Calls) {
     for _ in 0..times {
-        for (case, partner) in cases {
-            for _ in 0..per_case {
-                black_box(policy.classify(black_box(case), black_box(partner)));
+        match calls {
+            Calls::Each => {
+                for outcome in policy.classify_each(black_box(cases)) {
+                    black_box(outcome);
+                }
+            }
+            Calls::PerCase(per_case) => {
+                for (case, partner) in cases {
+                    for _ in 0..per_case {
+                        black_box(policy.classify(black_box(case), black_box(partner)));
+                    }
+                }
             }
         }
     }
@@ -186,10 +215,12 @@ fn main() {
     if args.iter().any(|a| a == "--repeat") {
         let times = number_after("--repeat").unwrap_or(1);
         let count = number_after("--cases").unwrap_or(CASES).min(CASES);
-        let per_case = if args.iter().any(|a| a == "--twice") {
-            2
+        let (calls, per_case) = if args.iter().any(|a| a == "--twice") {
+            (Calls::PerCase(2), 2)
+        } else if args.iter().any(|a| a == "--one-by-one") {
+            (Calls::PerCase(1), 1)
         } else {
-            1
+            (Calls::Each, 1)
         };
         // `--large`: the 1,000-rule policy, whose cases ask about many more keywords.
         let shape = if args.iter().any(|a| a == "--large") {
@@ -202,7 +233,7 @@ fn main() {
             let cases: Vec<(Case, Capabilities)> =
                 (0..copies).flat_map(|_| cases.iter().cloned()).collect();
             let start = std::time::Instant::now();
-            repeat(&policy, &cases, times, per_case);
+            repeat(&policy, &cases, times, calls);
             let seconds = start.elapsed().as_secs_f64();
             let count = (cases.len() * times * per_case) as f64;
             println!(

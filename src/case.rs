@@ -340,7 +340,7 @@ impl Capabilities {
     /// Asks the processor for the partner's sets, for the reason given at
     /// [`Case::prefetch`].
     pub(crate) fn prefetch(&self) {
-        prefetch::start(self.id.as_bytes());
+        crate::prefetch::start(self.id.as_bytes());
         self.training.prefetch();
         self.documentation.prefetch();
         self.tooling.prefetch();
@@ -488,20 +488,20 @@ impl Case {
     /// caches. Classification reads its fields one after another, and each
     /// read that misses the cache would wait its turn; asked for together
     /// up front, the fetches overlap. On a case just parsed it is some
-    /// twenty prefetches of lines already there. See [`prefetch`].
+    /// twenty prefetches of lines already there. See [`crate::prefetch`].
     pub(crate) fn prefetch(&self) {
-        prefetch::start(self.external_id.as_str().as_bytes());
-        prefetch::start(self.customer.tenant.as_bytes());
-        prefetch::start(self.customer.name.as_deref().unwrap_or_default().as_bytes());
-        prefetch::start(self.product.as_bytes());
-        prefetch::start(self.category.as_bytes());
-        prefetch::start(self.subject.as_bytes());
+        crate::prefetch::start(self.external_id.as_str().as_bytes());
+        crate::prefetch::start(self.customer.tenant.as_bytes());
+        crate::prefetch::start(self.customer.name.as_deref().unwrap_or_default().as_bytes());
+        crate::prefetch::start(self.product.as_bytes());
+        crate::prefetch::start(self.category.as_bytes());
+        crate::prefetch::start(self.subject.as_bytes());
         self.attempted.prefetch();
         if let Some(health) = &self.service_health {
-            prefetch::start(health.status().unwrap_or_default().as_bytes());
-            prefetch::start(health.incident().unwrap_or_default().as_bytes());
+            crate::prefetch::start(health.status().unwrap_or_default().as_bytes());
+            crate::prefetch::start(health.incident().unwrap_or_default().as_bytes());
         }
-        prefetch::all(self.description.as_bytes());
+        crate::prefetch::all(self.description.as_bytes());
     }
 
     /// The same case with its reopen counter set (the store's business).
@@ -861,7 +861,6 @@ fn type_name(value: &Value) -> &'static str {
 }
 
 mod item_set;
-mod prefetch;
 
 pub use item_set::{item_hash, ItemSet, Items};
 

@@ -20,6 +20,7 @@ pub mod config;
 pub mod deadlines;
 pub mod mail;
 pub mod policy;
+mod prefetch;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -115,8 +115,8 @@ impl ItemSet {
     /// Asks the processor for the set's two allocations, so that a cold
     /// set's are fetched together; see `Case::prefetch`.
     pub(crate) fn prefetch(&self) {
-        super::prefetch::start(self.text.as_bytes());
-        super::prefetch::start(&self.entries);
+        crate::prefetch::start(self.text.as_bytes());
+        crate::prefetch::start(&self.entries);
     }
 }
 

@@ -397,8 +397,7 @@ fn bench(dir: &Path, file: &Path) -> Result<ExitCode, CliError> {
         let start = Instant::now();
         let mut decided = 0usize;
         for _ in 0..repeat {
-            for (case, partner) in &cases {
-                let outcome = policy.classify(case, partner);
+            for outcome in policy.classify_each(&cases) {
                 decided += usize::from(!outcome.reasons.is_empty());
             }
         }

@@ -298,9 +298,6 @@ fn run(
     scratch: &mut Scratch,
     trace: Option<&mut Vec<usize>>,
 ) -> Outcome {
-    // Ask for the case's and the partner's data at once; see `Case::prefetch`.
-    case.prefetch();
-    partner.prefetch();
     scratch.reset(program);
     let mut cx = Cx {
         p: program,

@@ -150,6 +150,19 @@ proptest! {
         }
     }
 
+    /// `classify_each` fetches later cases ahead of their turn; it must
+    /// give every case the outcome `classify` gives, in order, whatever the
+    /// number of cases (none, fewer than it looks ahead, or many).
+    #[test]
+    fn classifying_a_batch_gives_each_case_its_own_outcome(seed in any::<u64>(), count in 0usize..12) {
+        let policy = Policy::from_sources(sources(&generate::policy(seed, ANCHORED))).expect("loads").policy;
+        let batch = cases(seed ^ 0xba7c, count);
+        let each: Vec<Outcome> = policy.classify_each(&batch).collect();
+        let one_by_one: Vec<Outcome> = batch.iter().map(|(case, partner)| policy.classify(case, partner)).collect();
+        prop_assert_eq!(each.len(), count);
+        prop_assert_eq!(each, one_by_one);
+    }
+
     #[test]
     fn the_parser_never_panics_on_arbitrary_text(text in "\\PC{0,200}") {
         let _ = Policy::from_sources(vec![SourceFile { name: "x.rules".to_owned(), text: text.clone() }]);

@@ -22,18 +22,8 @@ pub(crate) const CACHE_LINE: usize = 64;
 /// empty slice, whose pointer points at no allocation.
 #[inline(always)]
 pub(crate) fn start<T>(items: &[T]) {
-    if items.is_empty() {
-        return;
-    }
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `prefetcht0` only moves a cache line closer to the processor.
-    // It reads nothing into the program, writes nothing, and never faults,
-    // whatever the address; here the address is the start of a live slice.
-    // SSE, which the intrinsic needs, is part of every x86_64 processor.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-            items.as_ptr().cast::<i8>(),
-        );
+    if !items.is_empty() {
+        line(items.as_ptr().cast());
     }
 }
 
@@ -43,4 +33,32 @@ pub(crate) fn all(bytes: &[u8]) {
     for line in bytes.chunks(CACHE_LINE) {
         start(line);
     }
+}
+
+/// Asks for every cache line of `value` itself (not of what it points to),
+/// so that its fields can be read without waiting when its turn comes.
+#[inline(always)]
+pub(crate) fn object<T>(value: &T) {
+    let at = std::ptr::from_ref(value).cast::<u8>();
+    let first = at.wrapping_sub(at.addr() % CACHE_LINE);
+    let lines = (at.addr() % CACHE_LINE + std::mem::size_of::<T>()).div_ceil(CACHE_LINE);
+    for index in 0..lines {
+        line(first.wrapping_add(index * CACHE_LINE));
+    }
+}
+
+/// Asks for the cache line that holds `address`.
+#[inline(always)]
+fn line(address: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `prefetcht0` only moves a cache line closer to the processor.
+    // It reads nothing into the program, writes nothing, and never faults,
+    // whatever the address; every caller passes an address in or next to
+    // a live value. SSE, which the intrinsic needs, is part of every x86_64
+    // processor.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = address;
 }
