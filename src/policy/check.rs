@@ -12,7 +12,9 @@ use super::diagnostics::Raw;
 use super::format;
 use super::index::{self, Conditions, Index};
 use super::keywords::Keywords;
-use super::program::{self, conjunction, AnyOf, CRequirement, CRule, Item, Lit, Program, RuleSets};
+use super::program::{
+    self, conjunction, AnyOf, CRequirement, CRule, Item, Lit, Program, RuleSets, Tests,
+};
 use super::schema::{Field, Type, TOP_LEVEL};
 use super::template::{self, Template};
 use super::Name;
@@ -122,8 +124,6 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
                 requirements.push(CRequirement {
                     name: Name::from(req.name.value.as_str()),
                     when,
-                    // Filled in once every operand is in cost order, below.
-                    test: Box::default(),
                     needs,
                 });
             }
@@ -164,8 +164,6 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
                     name: Name::from(rule.name.value.as_str()),
                     tier: rule.then.value,
                     when,
-                    // Filled in once every operand is in cost order, below.
-                    test: Box::default(),
                     unless,
                     because,
                     within: rule.within.as_ref().map(|w| w.value.minutes),
@@ -241,11 +239,13 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
     }
     let costs = program::node_costs(&b.nodes, &b.children, &lets, &b.atoms);
     program::order_children(&b.nodes, &mut b.children, &costs);
-    for requirement in &mut requirements {
-        requirement.test = candidate_test(&b, requirement.when);
+    // Once every operand is in cost order.
+    let mut tests = Tests::default();
+    for requirement in &requirements {
+        tests.push(&candidate_test(&b, requirement.when), None);
     }
-    for rule in &mut rules {
-        rule.test = candidate_test(&b, rule.when);
+    for rule in &rules {
+        tests.push(&candidate_test(&b, rule.when), rule.unless);
     }
     let index = Index::build(
         &Conditions {
@@ -258,7 +258,7 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
         &requirements.iter().map(|r| r.when).collect::<Vec<_>>(),
         &rules.iter().map(|r| r.when).collect::<Vec<_>>(),
     );
-    let rule_sets = RuleSets::build(&rules, index.requirements(), index.words());
+    let rule_sets = RuleSets::build(&rules, &tests, index.requirements(), index.words());
     let any_of = b
         .atoms
         .iter()
@@ -272,6 +272,7 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
             lets,
             requirements,
             rules,
+            tests,
             default: (tier, because),
             interner: b.interner,
             slots: b.slots,

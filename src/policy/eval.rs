@@ -313,10 +313,10 @@ fn run(
     // INVARIANT: candidate bits below `split` are requirements, the rest rules, each in policy order.
     let split = program.index.requirements();
     for index in index::items(&candidates).take_while(|i| *i < split) {
-        let requirement = &program.requirements[index];
-        if !cx.all(&requirement.test) {
+        if !cx.all(program.tests.of(index).0) {
             continue;
         }
+        let requirement = &program.requirements[index];
         cx.s.matched_requirements.push(index as u32);
         for (kind, item) in &requirement.needs {
             if !item.is_in(capability_set(partner, *kind)) {
@@ -342,8 +342,8 @@ fn run(
         while rest != 0 {
             let bit = rest.trailing_zeros() as usize;
             rest &= rest - 1;
-            let rule = &program.rules[w * 64 + bit - split];
-            if cx.all(&rule.test) && !rule.unless.is_some_and(|u| cx.node(u)) {
+            let (test, unless) = program.tests.of(w * 64 + bit);
+            if cx.all(test) && !unless.is_some_and(|u| cx.node(u)) {
                 found |= 1 << bit;
             }
         }

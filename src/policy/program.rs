@@ -159,6 +159,54 @@ pub enum Lit {
     Node(u32),
 }
 
+/// What is left to test of each requirement and rule once the index
+/// admitted it (its `when`'s conjuncts less the guards, see
+/// [`conjunction`], and a rule's `unless`), by index item: requirements,
+/// then rules, in policy order.
+///
+/// All in two arrays rather than a list per item: a candidate's test is
+/// then read from lines that neighbouring candidates share, not through a
+/// pointer of its own, which counts when the cases streaming through the
+/// caches have pushed the policy out of them.
+#[derive(Debug, Clone, Default)]
+pub struct Tests {
+    /// Every item's literals, one item after another.
+    lits: Vec<Lit>,
+    /// Where each item's literals are in `lits`, and its `unless` node.
+    items: Vec<TestAt>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct TestAt {
+    start: u32,
+    end: u32,
+    unless: Option<u32>,
+}
+
+impl Tests {
+    /// Adds the next item's test.
+    pub fn push(&mut self, lits: &[Lit], unless: Option<u32>) {
+        let start = self.lits.len() as u32;
+        self.lits.extend_from_slice(lits);
+        self.items.push(TestAt {
+            start,
+            end: self.lits.len() as u32,
+            unless,
+        });
+    }
+
+    /// The literals item `item` must meet, and the `unless` that must not
+    /// hold. `item` is one of the index's items: every one has a test.
+    #[inline]
+    pub fn of(&self, item: usize) -> (&[Lit], Option<u32>) {
+        let test = self.items[item];
+        (
+            &self.lits[test.start as usize..test.end as usize],
+            test.unless,
+        )
+    }
+}
+
 /// A condition as the list of its top-level conjuncts that must all hold,
 /// leaving out those `skip` says are known to hold. Without the guards the
 /// index checked, a candidate's condition is usually one or two atoms, and a
@@ -270,9 +318,6 @@ pub struct CRequirement {
     pub name: Name,
     /// Its condition node.
     pub when: u32,
-    /// What is left to test of `when` once the index admitted the item:
-    /// its conjuncts less the guards (see [`conjunction`]).
-    pub test: Box<[Lit]>,
     /// Its needs, without repeats.
     pub needs: Vec<(NeedKind, Item)>,
 }
@@ -311,9 +356,6 @@ pub struct CRule {
     pub tier: Tier,
     /// Condition node.
     pub when: u32,
-    /// What is left to test of `when` once the index admitted the rule:
-    /// its conjuncts less the guards (see [`conjunction`]).
-    pub test: Box<[Lit]>,
     /// Exception node.
     pub unless: Option<u32>,
     /// The reason.
@@ -382,7 +424,7 @@ pub struct RuleSets {
 
 impl RuleSets {
     /// The sets for `rules`, whose bits start at `first` in bitsets of `words` words.
-    pub fn build(rules: &[CRule], first: usize, words: usize) -> RuleSets {
+    pub fn build(rules: &[CRule], tests: &Tests, first: usize, words: usize) -> RuleSets {
         let mut sets = RuleSets {
             settled: vec![0; words],
             tested: vec![0; words],
@@ -397,7 +439,8 @@ impl RuleSets {
             if let Some((_, tier)) = sets.tiers.iter_mut().find(|(tier, _)| *tier == rule.tier) {
                 index::set(tier, item);
             }
-            if rule.test.is_empty() && rule.unless.is_none() {
+            let (lits, unless) = tests.of(item);
+            if lits.is_empty() && unless.is_none() {
                 index::set(&mut sets.settled, item);
             } else {
                 index::set(&mut sets.tested, item);
@@ -422,6 +465,8 @@ pub struct Program {
     pub requirements: Vec<CRequirement>,
     /// Rules in policy order.
     pub rules: Vec<CRule>,
+    /// What is left to test of each candidate, by index item.
+    pub tests: Tests,
     /// The default's tier and reason.
     pub default: (Tier, Template),
     /// Interned literals compared with string fields.
@@ -476,7 +521,7 @@ mod tests {
              and not partner.training contains \"x\" and affected_users > 10 and product == \"azure\"\n  \
              then escalate\n}\n",
         );
-        let test = &p.rules[0].test;
+        let (test, _) = p.tests.of(p.requirements.len());
         // The guard `product == "azure"` is the index's; the rest, cheapest first.
         let atoms: Vec<&Atom> = test.iter().map(|lit| lit_atom(&p, lit)).collect();
         assert!(matches!(atoms[0], Atom::IntCmp { .. }), "{atoms:?}");
