@@ -124,7 +124,7 @@ impl Transport {
     /// and writes and removes a probe file in it, so that `serve` refuses to
     /// start rather than retry every email against a directory it cannot
     /// write; then removes the temporary files abandoned writes left there
-    /// (see [`remove_abandoned_temporaries`]). Nothing to do for SMTP (a
+    /// (see `remove_abandoned_temporaries`). Nothing to do for SMTP (a
     /// server that is down may come back).
     pub async fn prepare(&self) -> Result<(), SendError> {
         let Inner::Files(files) = &*self.inner else {

@@ -86,7 +86,7 @@ pub struct DeadlineState {
 pub(crate) const LONGEST_SPAN_MS: i64 = 1_000 * 366 * 24 * 60 * 60 * 1_000;
 
 impl DeadlineState {
-    /// A fresh deadline of `span_ms` (at most [`LONGEST_SPAN_MS`]) starting at `now`.
+    /// A fresh deadline of `span_ms` (at most `LONGEST_SPAN_MS`) starting at `now`.
     pub fn start(
         kind: DeadlineKind,
         stage: Stage,
