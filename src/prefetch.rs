@@ -16,7 +16,7 @@
 #![allow(unsafe_code)]
 
 /// The size of a cache line on the processors this runs on.
-pub(crate) const CACHE_LINE: usize = 64;
+const CACHE_LINE: usize = 64;
 
 /// Asks for the cache line that holds the start of `items`; nothing for an
 /// empty slice, whose pointer points at no allocation.
@@ -30,8 +30,8 @@ pub(crate) fn start<T>(items: &[T]) {
 /// Asks for every cache line of `bytes`.
 #[inline(always)]
 pub(crate) fn all(bytes: &[u8]) {
-    for line in bytes.chunks(CACHE_LINE) {
-        start(line);
+    for piece in bytes.chunks(CACHE_LINE) {
+        start(piece);
     }
 }
 
@@ -40,11 +40,20 @@ pub(crate) fn all(bytes: &[u8]) {
 #[inline(always)]
 pub(crate) fn object<T>(value: &T) {
     let at = std::ptr::from_ref(value).cast::<u8>();
-    let first = at.wrapping_sub(at.addr() % CACHE_LINE);
-    let lines = (at.addr() % CACHE_LINE + std::mem::size_of::<T>()).div_ceil(CACHE_LINE);
-    for index in 0..lines {
+    let into_line = at.addr() % CACHE_LINE;
+    let first = at.wrapping_sub(into_line);
+    for index in 0..lines_spanned(into_line, std::mem::size_of::<T>()) {
         line(first.wrapping_add(index * CACHE_LINE));
     }
+}
+
+/// How many cache lines `size` bytes span when they start `into_line`
+/// bytes into a line (none for nothing).
+fn lines_spanned(into_line: usize, size: usize) -> usize {
+    if size == 0 {
+        return 0;
+    }
+    (into_line + size).div_ceil(CACHE_LINE)
 }
 
 /// Asks for the cache line that holds `address`.
@@ -61,4 +70,21 @@ fn line(address: *const u8) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = address;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lines_spanned;
+
+    #[test]
+    fn an_object_spans_every_line_it_touches_and_no_more() {
+        // A case and its partner: 544 bytes.
+        assert_eq!(lines_spanned(0, 544), 9);
+        assert_eq!(lines_spanned(32, 544), 9);
+        assert_eq!(lines_spanned(40, 544), 10);
+        assert_eq!(lines_spanned(63, 1), 1);
+        assert_eq!(lines_spanned(63, 2), 2);
+        assert_eq!(lines_spanned(0, 64), 1);
+        assert_eq!(lines_spanned(8, 0), 0);
+    }
 }
