@@ -159,6 +159,16 @@ enum Calls {
     PerCase(usize),
 }
 
+impl Calls {
+    /// How many classifications each case gets per pass.
+    fn per_case(self) -> usize {
+        match self {
+            Calls::Each => 1,
+            Calls::PerCase(times) => times,
+        }
+    }
+}
+
 /// Classifies every case `times` times; kept out of line so callgrind can
 /// count it alone.
 #[inline(never)]
@@ -215,12 +225,12 @@ fn main() {
     if args.iter().any(|a| a == "--repeat") {
         let times = number_after("--repeat").unwrap_or(1);
         let count = number_after("--cases").unwrap_or(CASES).min(CASES);
-        let (calls, per_case) = if args.iter().any(|a| a == "--twice") {
-            (Calls::PerCase(2), 2)
+        let calls = if args.iter().any(|a| a == "--twice") {
+            Calls::PerCase(2)
         } else if args.iter().any(|a| a == "--one-by-one") {
-            (Calls::PerCase(1), 1)
+            Calls::PerCase(1)
         } else {
-            (Calls::Each, 1)
+            Calls::Each
         };
         // `--large`: the 1,000-rule policy, whose cases ask about many more keywords.
         let shape = if args.iter().any(|a| a == "--large") {
@@ -235,7 +245,7 @@ fn main() {
             let start = std::time::Instant::now();
             repeat(&policy, &cases, times, calls);
             let seconds = start.elapsed().as_secs_f64();
-            let count = (cases.len() * times * per_case) as f64;
+            let count = (cases.len() * times * calls.per_case()) as f64;
             println!(
                 "{count} classifications in {seconds:.3} s: {:.0} cases/s",
                 count / seconds
