@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use memchr::memmem::Finder;
 
 use super::index;
-use super::keywords::lowercase;
+use super::keywords::{lowercase, lowercase_into};
 use super::program::{
     AnyOf, Atom, Haystack, IntField, Lit, Node, Program, SetField, TextField, NOT_INTERNED,
 };
@@ -56,6 +56,11 @@ struct Scratch {
     budget: Budget,
     text: String,
     text_ready: bool,
+    /// A string field's value and a needle taken from a field, lower-cased
+    /// for a case-insensitive `contains` on string fields; reused, so such
+    /// a test allocates nothing once the buffers have grown.
+    value_lower: String,
+    needle_lower: String,
     /// The gaps, added to the list of their kind as they are found, in
     /// policy order: they need no sorting.
     gaps: Gaps,
@@ -441,7 +446,7 @@ struct Cx<'a> {
     s: &'a mut Scratch,
 }
 
-impl Cx<'_> {
+impl<'a> Cx<'a> {
     /// Whether every conjunct holds, in order, stopping at the first that does not.
     fn all(&mut self, test: &[Lit]) -> bool {
         test.iter().all(|lit| match *lit {
@@ -530,7 +535,8 @@ impl Cx<'_> {
             Atom::StrHas { slot, needles, all } => match self.string(*slot) {
                 None => false,
                 Some(value) => {
-                    let lower = lowercase(value);
+                    let lower = &mut self.s.value_lower;
+                    lowercase_into(value, lower);
                     if *all {
                         needles.iter().all(|n| lower.contains(n.as_str()))
                     } else {
@@ -539,18 +545,23 @@ impl Cx<'_> {
                 }
             },
             Atom::HasField { haystack, needle } => {
-                let Some(needle) = self.string(*needle).map(lowercase) else {
+                let Some(needle) = self.string(*needle) else {
                     return false;
                 };
-                match haystack {
+                let mut lower = std::mem::take(&mut self.s.needle_lower);
+                lowercase_into(needle, &mut lower);
+                let found = match haystack {
                     Haystack::Text(field) => {
                         let text = self.s.lowered.of(self.case, *field);
-                        memchr::memmem::find(text, needle.as_bytes()).is_some()
+                        memchr::memmem::find(text, lower.as_bytes()).is_some()
                     }
-                    Haystack::Str(slot) => self
-                        .string(*slot)
-                        .is_some_and(|s| lowercase(s).contains(&needle)),
-                }
+                    Haystack::Str(slot) => self.string(*slot).is_some_and(|value| {
+                        lowercase_into(value, &mut self.s.value_lower);
+                        self.s.value_lower.contains(lower.as_str())
+                    }),
+                };
+                self.s.needle_lower = lower;
+                found
             }
             Atom::SetHas { set, items, all } => {
                 if *all {
@@ -579,7 +590,9 @@ impl Cx<'_> {
         }
     }
 
-    fn string(&self, slot: u32) -> Option<&str> {
+    /// A string field's value; it lives as long as the case, not the
+    /// borrow of `self`, so the scratch area stays free to use beside it.
+    fn string(&self, slot: u32) -> Option<&'a str> {
         self.p.slots[slot as usize].string_value(self.case, self.partner)
     }
 

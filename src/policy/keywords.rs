@@ -244,6 +244,19 @@ pub fn lowercase(text: &str) -> String {
     }
 }
 
+/// Writes `text` lower-cased as [`lowercase`] does into `out`, replacing
+/// what it held. ASCII, the usual text, is lower-cased in place with no
+/// allocation; anything else goes through [`lowercase`].
+pub fn lowercase_into(text: &str, out: &mut String) {
+    out.clear();
+    if text.is_ascii() {
+        out.push_str(text);
+        out.make_ascii_lowercase();
+    } else {
+        out.push_str(&lowercase(text));
+    }
+}
+
 impl Table {
     /// The compact form when every cell index fits in a `u16`.
     fn new(cells: Vec<u32>) -> Table {

@@ -280,3 +280,73 @@ proptest! {
         prop_assert_eq!(matched, expected);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, .. ProptestConfig::default() })]
+
+    /// `contains` on string fields, and with a string field as what is
+    /// looked for, ignores case as the keyword tests do. One policy
+    /// classifies every case in turn, so a case never sees what an earlier,
+    /// longer value left behind.
+    #[test]
+    fn contains_on_string_fields_answers_as_lower_cased_substring_tests(
+        cases in proptest::collection::vec(
+            (
+                proptest::collection::vec(any::<usize>(), 1..24),
+                proptest::collection::vec(any::<usize>(), 1..4),
+                any::<bool>(),
+                any::<bool>(),
+            ),
+            1..6,
+        ),
+        keywords in proptest::collection::vec(proptest::collection::vec(any::<usize>(), 1..4), 1..4),
+        ascii in any::<bool>(),
+    ) {
+        let quoted: Vec<String> = keywords.iter().map(|w| format!("\"{}\"", word(w, ascii))).collect();
+        let tests = [
+            format!("attributes.value contains {}", quoted[0]),
+            format!("attributes.value contains any [{}]", quoted.join(", ")),
+            format!("attributes.value contains all [{}]", quoted.join(", ")),
+            "attributes.value contains attributes.needle".to_owned(),
+            "text contains attributes.needle".to_owned(),
+            "subject contains attributes.needle".to_owned(),
+        ];
+        let mut text = String::new();
+        for (i, test) in tests.iter().enumerate() {
+            text.push_str(&format!("rule \"r{i}\" {{\n  when {test}\n  then escalate\n}}\n"));
+        }
+        text.push_str("default partner because \"d\"\n");
+        let policy = Policy::from_sources(vec![SourceFile { name: "s.rules".into(), text }])
+            .expect("string-field policy loads")
+            .policy;
+        for (value, needle, value_ascii, needle_ascii) in &cases {
+            let (value, needle) = (word(value, *value_ascii), word(needle, *needle_ascii));
+            let subject = format!("a{needle}");
+            let case = Case::from_json(&crate::helpers::case_json(serde_json::json!({
+                "subject": subject,
+                "attributes": {"value": value, "needle": needle.to_uppercase()},
+            })))
+            .expect("valid case");
+            let outcome = policy.classify(&case, &escalator::case::Capabilities::default());
+            let matched: Vec<String> = outcome.matched_rules.iter().map(|m| m.rule.to_string()).collect();
+            let (value, needle) = (folded(&value), folded(&needle.to_uppercase()));
+            let whole = folded(&format!("{subject}\n{}", case.description()));
+            let has = |w: &Vec<usize>| value.contains(&folded(&word(w, ascii)));
+            let holds = [
+                has(&keywords[0]),
+                keywords.iter().any(has),
+                keywords.iter().all(has),
+                value.contains(&needle),
+                whole.contains(&needle),
+                folded(&subject).contains(&needle),
+            ];
+            let expected: Vec<String> = holds
+                .iter()
+                .enumerate()
+                .filter(|(_, holds)| **holds)
+                .map(|(i, _)| format!("r{i}"))
+                .collect();
+            prop_assert_eq!(matched, expected);
+        }
+    }
+}
