@@ -8,6 +8,7 @@
 //! items left, in policy order.
 
 use super::program::{Atom, Node};
+use rustc_hash::FxHashSet;
 
 /// Candidate items of a case: requirements first, then rules, one bit each.
 #[derive(Debug, Clone, Default)]
@@ -63,7 +64,7 @@ impl Index {
             .iter()
             .map(|when| {
                 let mut found = Vec::new();
-                guards_of(c, *when, &mut found, 0);
+                guards_of(c, *when, &mut found, &mut FxHashSet::default(), 0);
                 found
             })
             .collect();
@@ -162,7 +163,16 @@ impl Dim {
 }
 
 /// Collects the guards among the top-level conjuncts of a condition, through lets.
-fn guards_of(c: &Conditions<'_>, node: u32, out: &mut Vec<(u32, Vec<u32>)>, depth: usize) {
+/// Each let is looked through once (`seen`): a let may use an earlier one
+/// more than once (`let b = a and a`), and a chain of such lets would
+/// otherwise be walked once per path, twice as often with every link.
+fn guards_of(
+    c: &Conditions<'_>,
+    node: u32,
+    out: &mut Vec<(u32, Vec<u32>)>,
+    seen: &mut FxHashSet<u32>,
+    depth: usize,
+) {
     // Lets nest only backwards, but stay bounded anyway.
     if depth > 64 {
         return;
@@ -174,12 +184,15 @@ fn guards_of(c: &Conditions<'_>, node: u32, out: &mut Vec<(u32, Vec<u32>)>, dept
                 .get(*start as usize..*end as usize)
                 .unwrap_or(&[])
             {
-                guards_of(c, *child, out, depth + 1);
+                guards_of(c, *child, out, seen, depth + 1);
             }
         }
         Some(Node::Let(index)) => {
+            if !seen.insert(*index) {
+                return;
+            }
             if let Some(inner) = c.lets.get(*index as usize) {
-                guards_of(c, *inner, out, depth + 1);
+                guards_of(c, *inner, out, seen, depth + 1);
             }
         }
         Some(Node::Atom(atom)) => {

@@ -678,3 +678,32 @@ fn operands_put_in_cost_order_still_give_what_the_condition_says() {
         }
     }
 }
+
+/// A let may use an earlier let more than once. Each let doubles the paths
+/// through such a chain, so anything that walked every path (the index
+/// collecting guards once did) would never finish loading this policy.
+#[test]
+fn a_chain_of_lets_each_using_the_last_twice_loads_and_classifies() {
+    for op in ["and", "or"] {
+        let mut text = String::from("let l0 = product == \"azure\"\n");
+        for i in 1..=64 {
+            let last = i - 1;
+            text.push_str(&format!(
+                "let l{i} = (l{last} {op} l{last}) and not (not l{last})\n"
+            ));
+        }
+        text.push_str(
+            "requirement \"q\" {\n  when l64\n  needs training \"t\"\n}\n\
+             rule \"x\" {\n  when l64 and gaps.any\n  unless l64 and not l64\n  then escalate\n}\n\
+             default partner because \"d\"\n",
+        );
+        let policy = policy(&text);
+        let azure = policy.classify(&case(json!({"product": "azure"})), &Capabilities::default());
+        assert_eq!(azure.decision, Tier::Escalate, "{op}");
+        assert_eq!(azure.deciding_rules.len(), 1, "{op}");
+        assert_eq!(azure.gaps.training.len(), 1, "{op}");
+        let m365 = policy.classify(&case(json!({"product": "m365"})), &Capabilities::default());
+        assert_eq!(m365.decision, Tier::Partner, "{op}");
+        assert!(m365.matched_rules.is_empty() && !m365.gaps.any(), "{op}");
+    }
+}
