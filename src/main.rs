@@ -1,6 +1,7 @@
 //! The `escalator` command: parses arguments, calls the library, maps errors
 //! to exit codes (0 success, 1 a failure the user must fix, 2 usage).
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -19,7 +20,8 @@ async fn main() -> ExitCode {
     match cli::run(cli).await {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error}");
+            // Not `eprintln!`, which panics when stderr is a closed pipe.
+            let _ = writeln!(std::io::stderr(), "error: {error}");
             error.exit_code()
         }
     }

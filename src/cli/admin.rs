@@ -2,6 +2,7 @@
 //! Tokens go alone to stdout (one line) so scripts can capture them;
 //! everything else goes to stderr.
 
+use super::output::{eoutln, outln};
 use std::process::ExitCode;
 
 use chrono::Utc;
@@ -22,7 +23,7 @@ pub(super) async fn open_store(settings: &SettingsArgs) -> Result<Store, CliErro
 /// Applies pending migrations.
 pub async fn migrate(settings: &SettingsArgs) -> Result<ExitCode, CliError> {
     let store = open_store(settings).await?;
-    eprintln!("the {} database is up to date", store.backend());
+    eoutln!("the {} database is up to date", store.backend());
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }
@@ -55,11 +56,11 @@ pub async fn partners(
             let added = store.add_partner(&partner, Utc::now()).await;
             store.close().await;
             let (partner, token) = added.map_err(flag_error)?;
-            eprintln!(
+            eoutln!(
                 "registered partner `{}`; its API token (shown only once):",
                 partner.id
             );
-            println!("{}", token.token);
+            outln!("{}", token.token);
             Ok(ExitCode::SUCCESS)
         }
         PartnersCommand::Set { id, capabilities } => {
@@ -69,15 +70,15 @@ pub async fn partners(
                 .set_capabilities(&id, &capabilities, Utc::now())
                 .await?;
             store.close().await;
-            eprintln!("replaced the capabilities of partner `{}`", partner.id);
-            println!("{}", json_text(&partner));
+            eoutln!("replaced the capabilities of partner `{}`", partner.id);
+            outln!("{}", json_text(&partner));
             Ok(ExitCode::SUCCESS)
         }
         PartnersCommand::List => {
             let store = open_store(settings).await?;
             let partners = store.list_partners().await?;
             store.close().await;
-            println!("{}", json_text(&json!({ "items": partners })));
+            outln!("{}", json_text(&json!({ "items": partners })));
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -98,11 +99,11 @@ pub async fn tokens(settings: &SettingsArgs, command: TokensCommand) -> Result<E
             let token = store.add_token(role, None, &name, Utc::now()).await;
             store.close().await;
             let token = token.map_err(flag_error)?;
-            eprintln!(
+            eoutln!(
                 "created a token of role `{role}` for `{}` (shown only once):",
                 name.trim()
             );
-            println!("{}", token.token);
+            outln!("{}", token.token);
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -1,6 +1,7 @@
 //! `escalator cases list|show|events`: read stored cases as JSON, for
 //! operators (every partner's cases; no token needed, the database is).
 
+use super::output::outln;
 use std::process::ExitCode;
 
 use chrono::Utc;
@@ -53,6 +54,6 @@ pub async fn run(settings: &SettingsArgs, command: CasesCommand) -> Result<ExitC
             json!({ "items": events })
         }
     };
-    println!("{}", json_text(&output));
+    outln!("{}", json_text(&output));
     Ok(ExitCode::SUCCESS)
 }

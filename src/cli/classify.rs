@@ -3,6 +3,7 @@
 //! printed, and reading cases from a JSON object, an array or JSON lines,
 //! each with its position so a refused case can be named.
 
+use super::output::{self, eout, eoutln, outln};
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -30,9 +31,9 @@ pub(super) fn load_policy(
         Err(LoadError::Io { path, source }) => Err(CliError::Io { path, source }),
         Err(LoadError::Diagnostics(diagnostics)) => {
             match format {
-                ErrorFormat::Text => eprint!("{}", diagnostics.render()),
-                ErrorFormat::Json if json_to_stdout => println!("{}", diagnostics.to_json()),
-                ErrorFormat::Json => eprintln!("{}", diagnostics.to_json()),
+                ErrorFormat::Text => eout!("{}", diagnostics.render()),
+                ErrorFormat::Json if json_to_stdout => outln!("{}", diagnostics.to_json()),
+                ErrorFormat::Json => eoutln!("{}", diagnostics.to_json()),
             }
             Ok(None)
         }
@@ -181,19 +182,21 @@ pub fn run(settings: &SettingsArgs, args: &ClassifyArgs) -> Result<ExitCode, Cli
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut first = true;
+    // Set once stdout's reader has gone away (`| head`): outcomes are no longer written.
+    let mut reader_gone = false;
     for input in &inputs {
         let (name, text) = read_input(input)?;
         let (entries, errors) = parse_cases(&name, &text);
         for error in errors {
             failed = true;
-            eprintln!("{error}");
+            eoutln!("{error}");
         }
         for entry in entries {
             let input = match admitted(&policy, entry.result) {
                 Ok(input) => input,
                 Err(error) => {
                     failed = true;
-                    eprintln!("{}: case refused: {error}", entry.position);
+                    eoutln!("{}: case refused: {error}", entry.position);
                     continue;
                 }
             };
@@ -214,10 +217,21 @@ pub fn run(settings: &SettingsArgs, args: &ClassifyArgs) -> Result<ExitCode, Cli
                 }
             };
             first = false;
-            writeln!(out, "{}", text.trim_end_matches('\n')).map_err(|source| CliError::Io {
-                path: PathBuf::from("stdout"),
-                source,
-            })?;
+            if reader_gone {
+                continue;
+            }
+            match writeln!(out, "{}", text.trim_end_matches('\n')) {
+                Ok(()) => {}
+                // The rest is still classified, so the exit code still says
+                // whether every case was admitted.
+                Err(error) if output::reader_gone(&error) => reader_gone = true,
+                Err(source) => {
+                    return Err(CliError::Io {
+                        path: PathBuf::from("stdout"),
+                        source,
+                    })
+                }
+            }
         }
     }
     Ok(if failed {

@@ -6,6 +6,7 @@ mod admin;
 mod cases;
 mod classify;
 mod outbox;
+mod output;
 mod rules;
 mod serve;
 

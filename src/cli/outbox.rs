@@ -2,6 +2,7 @@
 //! (failed) one back in the queue. Operators hold the database, not a token,
 //! so these read and write it directly, as JSON on stdout like `cases`.
 
+use super::output::{eoutln, outln};
 use std::process::ExitCode;
 
 use chrono::Utc;
@@ -42,12 +43,12 @@ pub async fn run(settings: &SettingsArgs, command: OutboxCommand) -> Result<Exit
             let entry = store.retry_email(&id, &actor, Utc::now()).await;
             store.close().await;
             let entry = entry?;
-            eprintln!(
+            eoutln!(
                 "outbox row `{id}` is queued again; a running `escalator serve` sends it within seconds"
             );
             json!(entry)
         }
     };
-    println!("{}", json_text(&output));
+    outln!("{}", json_text(&output));
     Ok(ExitCode::SUCCESS)
 }

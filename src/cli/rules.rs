@@ -2,6 +2,7 @@
 //! prints results to stdout and problems to stderr, and returns 0 on
 //! success, 1 on anything the author must fix.
 
+use super::output::{eout, eoutln, outln};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,17 +36,17 @@ fn check(dir: &Path, format: ErrorFormat) -> Result<ExitCode, CliError> {
         Ok(loaded) => {
             match format {
                 ErrorFormat::Json => {
-                    println!(
+                    outln!(
                         "{}",
                         Value::Array(loaded.warnings.iter().map(|w| w.to_json()).collect())
                     );
                 }
                 ErrorFormat::Text => {
                     for warning in &loaded.warnings {
-                        eprintln!("{warning}");
+                        eoutln!("{warning}");
                     }
                     let policy = &loaded.policy;
-                    println!(
+                    outln!(
                         "{}: ok ({}, {}, {}, {})",
                         dir.display(),
                         counted(policy.sources().len(), "file"),
@@ -60,8 +61,8 @@ fn check(dir: &Path, format: ErrorFormat) -> Result<ExitCode, CliError> {
         Err(LoadError::Io { path, source }) => Err(CliError::Io { path, source }),
         Err(LoadError::Diagnostics(diagnostics)) => {
             match format {
-                ErrorFormat::Json => println!("{}", diagnostics.to_json()),
-                ErrorFormat::Text => eprint!("{}", diagnostics.render()),
+                ErrorFormat::Json => outln!("{}", diagnostics.to_json()),
+                ErrorFormat::Text => eout!("{}", diagnostics.render()),
             }
             Ok(ExitCode::from(1))
         }
@@ -106,7 +107,7 @@ fn test(dir: &Path, coverage: bool, format: ErrorFormat) -> Result<ExitCode, Cli
         let tests = match parse_test_file(&name, &text) {
             Ok(tests) => tests,
             Err(message) => {
-                eprintln!("error: {message}");
+                eoutln!("error: {message}");
                 failed += 1;
                 continue;
             }
@@ -119,9 +120,10 @@ fn test(dir: &Path, coverage: bool, format: ErrorFormat) -> Result<ExitCode, Cli
             let input = match admitted(&policy, case) {
                 Ok(input) => input,
                 Err(error) => {
-                    println!(
+                    outln!(
                         "FAIL {} \"{}\"\n  the case is refused: {error}",
-                        test.position, test.name
+                        test.position,
+                        test.name
                     );
                     failed += 1;
                     continue;
@@ -136,9 +138,9 @@ fn test(dir: &Path, coverage: bool, format: ErrorFormat) -> Result<ExitCode, Cli
                 passed += 1;
             } else {
                 failed += 1;
-                println!("FAIL {} \"{}\"", test.position, test.name);
+                outln!("FAIL {} \"{}\"", test.position, test.name);
                 for problem in problems {
-                    println!("  {problem}");
+                    outln!("  {problem}");
                 }
             }
         }
@@ -151,22 +153,22 @@ fn test(dir: &Path, coverage: bool, format: ErrorFormat) -> Result<ExitCode, Cli
             .iter()
             .filter(|r| matched_requirements.contains(**r))
             .count();
-        println!(
+        outln!(
             "coverage: {rules_hit} of {} rules and {requirements_hit} of {} requirements matched by a test",
             rules.len(),
             requirements.len()
         );
         for rule in rules.iter().filter(|r| !matched_rules.contains(**r)) {
-            println!("  not matched: rule \"{rule}\"");
+            outln!("  not matched: rule \"{rule}\"");
         }
         for requirement in requirements
             .iter()
             .filter(|r| !matched_requirements.contains(**r))
         {
-            println!("  not matched: requirement \"{requirement}\"");
+            outln!("  not matched: requirement \"{requirement}\"");
         }
     }
-    println!("{passed} passed, {failed} failed");
+    outln!("{passed} passed, {failed} failed");
     Ok(if failed > 0 {
         ExitCode::from(1)
     } else {
@@ -326,8 +328,8 @@ fn fmt(dir: &Path, check_only: bool) -> Result<ExitCode, CliError> {
         Ok(files) => files,
         Err(LoadError::Io { path, source }) => return Err(CliError::Io { path, source }),
         Err(LoadError::Diagnostics(diagnostics)) => {
-            eprint!("{}", diagnostics.render());
-            eprintln!("error: nothing was formatted; fix the errors first");
+            eout!("{}", diagnostics.render());
+            eoutln!("error: nothing was formatted; fix the errors first");
             return Ok(ExitCode::from(1));
         }
     };
@@ -341,17 +343,17 @@ fn fmt(dir: &Path, check_only: bool) -> Result<ExitCode, CliError> {
             Ok(_) => {}
             Err(diagnostics) => {
                 broken = true;
-                eprint!("{}", diagnostics.render());
+                eout!("{}", diagnostics.render());
             }
         }
     }
     if broken {
-        eprintln!("error: nothing was formatted; fix the syntax errors first");
+        eoutln!("error: nothing was formatted; fix the syntax errors first");
         return Ok(ExitCode::from(1));
     }
     if check_only {
         for (path, _) in &changes {
-            println!("would reformat {}", path.display());
+            outln!("would reformat {}", path.display());
         }
         return Ok(if changes.is_empty() {
             ExitCode::SUCCESS
@@ -364,7 +366,7 @@ fn fmt(dir: &Path, check_only: bool) -> Result<ExitCode, CliError> {
             path: path.clone(),
             source,
         })?;
-        println!("formatted {}", path.display());
+        outln!("formatted {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -376,7 +378,7 @@ fn bench(dir: &Path, file: &Path) -> Result<ExitCode, CliError> {
     let (name, text) = read_input(file)?;
     let (entries, errors) = parse_cases(&name, &text);
     for error in &errors {
-        eprintln!("{error}");
+        eoutln!("{error}");
     }
     let mut cases = Vec::new();
     for entry in entries {
@@ -385,7 +387,7 @@ fn bench(dir: &Path, file: &Path) -> Result<ExitCode, CliError> {
                 let partner = input.partner.unwrap_or_default();
                 cases.push((input.case, partner));
             }
-            Err(error) => eprintln!("{}: case refused: {error}", entry.position),
+            Err(error) => eoutln!("{}: case refused: {error}", entry.position),
         }
     }
     if cases.is_empty() {
@@ -409,14 +411,14 @@ fn bench(dir: &Path, file: &Path) -> Result<ExitCode, CliError> {
         let (elapsed, _) = run_pass();
         let classified = (cases.len() * repeat) as f64;
         let rate = classified / elapsed.as_secs_f64().max(1e-9);
-        println!(
+        outln!(
             "pass {pass}: {classified} cases in {:.3} s ({rate:.0} cases/s)",
             elapsed.as_secs_f64()
         );
         rates.push(rate);
     }
     rates.sort_by(f64::total_cmp);
-    println!("cases: {}, repeated {repeat} times per pass", cases.len());
-    println!("cases/s: {:.0}", rates[2]);
+    outln!("cases: {}, repeated {repeat} times per pass", cases.len());
+    outln!("cases/s: {:.0}", rates[2]);
     Ok(ExitCode::SUCCESS)
 }

@@ -678,3 +678,64 @@ fn an_unknown_flag_is_a_usage_error() {
     let out = run(&dir, &["rules", "check", "--bogus"], None);
     assert_eq!(out.code, 2);
 }
+
+/// Runs the binary with stdout and stderr on pipes nobody reads, as
+/// `escalator … | head -1` leaves them once `head` has its line: every
+/// write fails with a broken pipe. Returns the exit code.
+fn run_with_readers_gone(dir: &Path, args: &[&str], stdin: &str) -> i32 {
+    let (out_reader, out_writer) = std::io::pipe().expect("pipe");
+    let (err_reader, err_writer) = std::io::pipe().expect("pipe");
+    drop((out_reader, err_reader));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_escalator"))
+        .arg("--rules")
+        .arg(dir)
+        .args(args)
+        .env_remove("ESCALATOR_RULES")
+        .env_remove("ESCALATOR_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(out_writer)
+        .stderr(err_writer)
+        .spawn()
+        .expect("the binary starts");
+    if let Some(mut pipe) = child.stdin.take() {
+        pipe.write_all(stdin.as_bytes()).expect("stdin");
+    }
+    child.wait().expect("the binary ends").code().unwrap_or(-1)
+}
+
+#[test]
+fn a_reader_that_went_away_ends_the_output_not_the_command() {
+    // Exit codes stay the command's own, never a panic's 101.
+    let (_temp, dir) = example_dir_with(
+        "broken.rules",
+        "rule \"b\" {\n  when severty == \"A\"\n  then partner\n}\n",
+    );
+    assert_eq!(run_with_readers_gone(&dir, &["rules", "check"], ""), 1);
+
+    let (_temp, dir) = example_dir();
+    assert_eq!(run_with_readers_gone(&dir, &["rules", "check"], ""), 0);
+    assert_eq!(
+        run_with_readers_gone(&dir, &["rules", "test", "--coverage"], ""),
+        0
+    );
+    let cases: Vec<Value> = (0..200)
+        .map(|i| case(&format!("C-{i}"), json!({})))
+        .collect();
+    let input = Value::from(cases.clone()).to_string();
+    assert_eq!(run_with_readers_gone(&dir, &["classify", "-"], &input), 0);
+    assert_eq!(
+        run_with_readers_gone(&dir, &["classify", "--format", "text", "-"], &input),
+        0
+    );
+    // A refused case late in the input still sets the exit code, although
+    // nobody reads the outcomes before it.
+    let mut refused = cases;
+    refused.push(case("C-bad", json!({"severity": "urgent"})));
+    let input = Value::from(refused).to_string();
+    assert_eq!(run_with_readers_gone(&dir, &["classify", "-"], &input), 1);
+
+    // `fmt` still formats every file it would have named.
+    assert_eq!(run_with_readers_gone(&dir, &["rules", "fmt"], ""), 0);
+    let out = run(&dir, &["rules", "fmt", "--check"], None);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+}

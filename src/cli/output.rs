@@ -1,0 +1,56 @@
+//! Printing for the command handlers. `println!` panics when its reader
+//! has gone away (`escalator rules check | head -1`), which would end the
+//! command with a panic and exit code 101. These macros write the same
+//! text and take a closed pipe as a reader that wants no more: the rest of
+//! the output is dropped, and the command still does its work (`rules fmt`
+//! still formats every file) and exits with its own code. Any other
+//! failure to write, such as a full disk behind a redirect, leaves the
+//! output incomplete: it is reported on stderr and the command exits 1 at
+//! once.
+
+use std::fmt::Arguments;
+use std::io::{self, Write};
+
+/// Writes to stdout (see the module's doc).
+pub fn stdout(args: Arguments<'_>) {
+    write_to(&mut io::stdout().lock(), args, "stdout");
+}
+
+/// Writes to stderr (see the module's doc).
+pub fn stderr(args: Arguments<'_>) {
+    write_to(&mut io::stderr().lock(), args, "stderr");
+}
+
+/// Whether a failed write only means the reader went away.
+pub fn reader_gone(error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::BrokenPipe
+}
+
+fn write_to(out: &mut impl Write, args: Arguments<'_>, name: &str) {
+    match out.write_fmt(args).and_then(|()| out.flush()) {
+        Ok(()) => {}
+        Err(error) if reader_gone(&error) => {}
+        Err(error) => {
+            // stderr may be what failed; then there is nowhere left to say so.
+            let _ = writeln!(io::stderr(), "error: cannot write to {name}: {error}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// `println!` that survives a closed pipe.
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::cli::output::stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `eprint!` that survives a closed pipe.
+macro_rules! eout {
+    ($($arg:tt)*) => { $crate::cli::output::stderr(format_args!($($arg)*)) };
+}
+
+/// `eprintln!` that survives a closed pipe.
+macro_rules! eoutln {
+    ($($arg:tt)*) => { $crate::cli::output::stderr(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+pub(crate) use {eout, eoutln, outln};
