@@ -36,13 +36,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CaseId {
         let Path(id) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::NotFound("no such case".to_owned()))?;
-        // Case ids are `c_` + 16 lowercase base32 characters.
-        let well_formed = id.len() == 18
-            && id.starts_with("c_")
-            && id[2..]
-                .bytes()
-                .all(|byte| byte.is_ascii_lowercase() || (b'2'..=b'7').contains(&byte));
-        if !well_formed {
+        if !crate::store::is_case_id(&id) {
             return Err(ApiError::NotFound(format!("no case `{}`", shorten(&id))));
         }
         tracing::Span::current().record("case_id", id.as_str());

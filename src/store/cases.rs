@@ -57,14 +57,10 @@ fn decode_cursor(cursor: &str) -> Result<(i64, String), StoreError> {
     let bytes = hex::decode(cursor).map_err(|_| StoreError::BadCursor)?;
     let text = String::from_utf8(bytes).map_err(|_| StoreError::BadCursor)?;
     let (created_at, id) = text.split_once(':').ok_or(StoreError::BadCursor)?;
-    let created_at = created_at.parse().map_err(|_| StoreError::BadCursor)?;
-    // Only the characters of a case id: anything else (a NUL byte among
-    // them, which PostgreSQL refuses) was not issued here.
-    if !id.starts_with("c_")
-        || !id
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
-    {
+    let created_at: i64 = created_at.parse().map_err(|_| StoreError::BadCursor)?;
+    // A time before 1970 or anything but a case id (a NUL byte among them,
+    // which PostgreSQL refuses) was not issued here.
+    if created_at < 0 || !super::ids::is_case_id(id) {
         return Err(StoreError::BadCursor);
     }
     Ok((created_at, id.to_owned()))
@@ -184,11 +180,20 @@ mod tests {
 
     #[test]
     fn a_cursor_round_trips_and_garbage_is_refused() {
-        let cursor = encode_cursor(1_700_000_000_000, "c_abc");
+        let cursor = encode_cursor(1_700_000_000_000, "c_abcdefghijklmnop");
         assert_eq!(
             decode_cursor(&cursor).unwrap(),
-            (1_700_000_000_000, "c_abc".to_owned())
+            (1_700_000_000_000, "c_abcdefghijklmnop".to_owned())
         );
+        for forged in ["-1:c_abcdefghijklmnop", "12:c_a", "12:c_abcdefghijklmno1"] {
+            assert!(
+                matches!(
+                    decode_cursor(&hex::encode(forged)),
+                    Err(StoreError::BadCursor)
+                ),
+                "{forged}"
+            );
+        }
         assert!(matches!(decode_cursor("zz"), Err(StoreError::BadCursor)));
         assert!(matches!(
             decode_cursor(&hex::encode("12:x")),

@@ -30,6 +30,12 @@ pub(crate) fn case_id() -> String {
     random_id("c_")
 }
 
+/// Whether `id` has the form of a case id this store issues: `c_` and 16
+/// lowercase base32 characters. Anything else names no case.
+pub fn is_case_id(id: &str) -> bool {
+    id.len() == 18 && id.starts_with("c_") && id.bytes().skip(2).all(|byte| BASE32.contains(&byte))
+}
+
 /// A new API token: `esc_` + 64 hex characters.
 pub(crate) fn token() -> String {
     let mut bytes = [0u8; 32];
@@ -55,6 +61,16 @@ mod tests {
             "{first}"
         );
         assert_ne!(first, case_id());
+        assert!(is_case_id(&first));
+        for other in [
+            "c_aaaaaaaaaaaaaaa",
+            "c_aaaaaaaaaaaaaaaaa",
+            "c_aaaaaaaaaaaaaaa1",
+            "d_aaaaaaaaaaaaaaaa",
+            "c_aaaaaaaaaaaaaaaA",
+        ] {
+            assert!(!is_case_id(other), "{other}");
+        }
     }
 
     #[test]

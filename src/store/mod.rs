@@ -29,7 +29,7 @@ pub use db::{display_url as display_database_url, is_postgres_url};
 pub use deadline_claims::ClaimedDeadline;
 pub use delivery::{ClaimedEmail, DeliveryOutcome, DeliveryResult, OutboxEntry, OUTBOX_STATUSES};
 pub use error::StoreError;
-pub use ids::token_hash;
+pub use ids::{is_case_id, token_hash};
 pub use intake::Intake;
 pub use outbox::QueuedEmail;
 pub use partners::{check_partner_id, IssuedToken, NewPartner, Partner, Principal};
