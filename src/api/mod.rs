@@ -34,7 +34,8 @@ use ops::OpenApiDocument;
 
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
-    let (routes, document) = declared_routes().split_for_parts();
+    let (routes, mut document) = declared_routes().split_for_parts();
+    declare_common_responses(&mut document);
     let document = serde_json::to_string(&document).unwrap_or_else(|_| "{}".to_owned());
     routes
         .fallback(unknown_route)
@@ -50,7 +51,42 @@ pub fn router(state: AppState) -> Router {
 
 /// The OpenAPI 3 document of every route and schema, as `/openapi.json` serves it.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    declared_routes().into_openapi()
+    let mut document = declared_routes().into_openapi();
+    declare_common_responses(&mut document);
+    document
+}
+
+/// Adds to every operation the answer the middleware can give on any route:
+/// 413 for a body over the limit. (A method a path does not declare answers
+/// 405 `method_not_allowed`; having no operation, it is said in the
+/// document's description.)
+fn declare_common_responses(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let too_large = ResponseBuilder::new()
+        .description("`payload_too_large`: the body is over 64 KiB; nothing was read")
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build();
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation
+                .responses
+                .responses
+                .entry("413".to_owned())
+                .or_insert_with(|| too_large.clone().into());
+        }
+    }
 }
 
 fn declared_routes() -> OpenApiRouter<AppState> {
@@ -72,7 +108,8 @@ fn declared_routes() -> OpenApiRouter<AppState> {
         title = "escalator",
         description = "Decides who owns a customer's support case and carries the case to the end. \
             Every `/v1` route needs `Authorization: Bearer TOKEN`; errors are \
-            `{\"error\": {\"code\", \"message\", \"field\"?}}`."
+            `{\"error\": {\"code\", \"message\", \"field\"?}}`. A method a path does not \
+            declare answers 405 `method_not_allowed`; an unknown path, 404 `not_found`."
     ),
     modifiers(&BearerAuth),
     tags(

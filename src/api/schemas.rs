@@ -177,6 +177,7 @@ pub struct Deadline {
     /// Present and `true` while the clock is stopped (awaiting_info).
     pub paused: Option<bool>,
     /// When it passes (RFC 3339 UTC); `null` while paused.
+    #[schema(required = true)]
     pub at: Option<String>,
     /// Seconds left; negative when overdue.
     pub remaining_seconds: i64,
@@ -199,10 +200,12 @@ pub struct CaseBody {
     /// The latest classification.
     pub outcome: Outcome,
     /// The deadline of the stage, or `null`.
+    #[schema(required = true)]
     pub deadline: Option<Deadline>,
     /// Send it with the next transition.
     pub version: i64,
     /// 21Vianet's own case id, once recorded.
+    #[schema(required = true)]
     pub vianet_case_id: Option<String>,
     /// Times reopened.
     pub reopened: u32,

@@ -182,6 +182,19 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
         document["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
     );
+    // The body limit applies to every route, and every operation says so.
+    for (method, path) in &listed {
+        let responses = &document["paths"][path][method]["responses"];
+        assert_eq!(
+            responses["413"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/ErrorBody",
+            "{method} {path}"
+        );
+    }
+    assert!(document["info"]["description"]
+        .as_str()
+        .unwrap()
+        .contains("405 `method_not_allowed`"));
 }
 
 fn properties(document: &Value, schema: &str) -> BTreeSet<String> {
@@ -190,6 +203,16 @@ fn properties(document: &Value, schema: &str) -> BTreeSet<String> {
         .unwrap_or_else(|| panic!("schema {schema}"))
         .keys()
         .cloned()
+        .collect()
+}
+
+/// The properties a schema marks `required`.
+fn required(document: &Value, schema: &str) -> BTreeSet<String> {
+    document["components"]["schemas"][schema]["required"]
+        .as_array()
+        .unwrap_or_else(|| panic!("schema {schema} lists no required properties"))
+        .iter()
+        .map(|key| key.as_str().unwrap().to_owned())
         .collect()
 }
 
@@ -233,6 +256,14 @@ async fn the_documented_schemas_match_the_json_the_server_sends() {
         properties(&document, "Deadline")
     );
     assert!(keys(&asked.body["deadline"]).is_subset(&properties(&document, "Deadline")));
+    // What every answer carries, `null` or not, is required; what may be
+    // left out (`paused`) is not.
+    assert_eq!(keys(&created.body), required(&document, "CaseBody"));
+    assert_eq!(
+        keys(&asked.body["deadline"]),
+        required(&document, "Deadline")
+    );
+    assert!(created.body["vianet_case_id"].is_null());
     let list = app.get("/v1/cases", &partner).await;
     assert_eq!(keys(&list.body), properties(&document, "CaseList"));
     let events = app.get(&format!("/v1/cases/{id}/events"), &partner).await;
