@@ -30,6 +30,7 @@ pub(super) fn load_policy(
         Ok(loaded) => Ok(Some(loaded.policy)),
         Err(LoadError::Io { path, source }) => Err(CliError::Io { path, source }),
         Err(LoadError::Diagnostics(diagnostics)) => {
+            let diagnostics = diagnostics.in_dir(dir);
             match format {
                 ErrorFormat::Text => eout!("{}", diagnostics.render()),
                 ErrorFormat::Json if json_to_stdout => outln!("{}", diagnostics.to_json()),

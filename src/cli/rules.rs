@@ -38,12 +38,18 @@ fn check(dir: &Path, format: ErrorFormat) -> Result<ExitCode, CliError> {
                 ErrorFormat::Json => {
                     outln!(
                         "{}",
-                        Value::Array(loaded.warnings.iter().map(|w| w.to_json()).collect())
+                        Value::Array(
+                            loaded
+                                .warnings
+                                .iter()
+                                .map(|w| w.clone().in_dir(dir).to_json())
+                                .collect()
+                        )
                     );
                 }
                 ErrorFormat::Text => {
                     for warning in &loaded.warnings {
-                        eoutln!("{warning}");
+                        eoutln!("{}", warning.clone().in_dir(dir));
                     }
                     let policy = &loaded.policy;
                     outln!(
@@ -60,6 +66,7 @@ fn check(dir: &Path, format: ErrorFormat) -> Result<ExitCode, CliError> {
         }
         Err(LoadError::Io { path, source }) => Err(CliError::Io { path, source }),
         Err(LoadError::Diagnostics(diagnostics)) => {
+            let diagnostics = diagnostics.in_dir(dir);
             match format {
                 ErrorFormat::Json => outln!("{}", diagnostics.to_json()),
                 ErrorFormat::Text => eout!("{}", diagnostics.render()),
@@ -328,7 +335,7 @@ fn fmt(dir: &Path, check_only: bool) -> Result<ExitCode, CliError> {
         Ok(files) => files,
         Err(LoadError::Io { path, source }) => return Err(CliError::Io { path, source }),
         Err(LoadError::Diagnostics(diagnostics)) => {
-            eout!("{}", diagnostics.render());
+            eout!("{}", diagnostics.in_dir(dir).render());
             eoutln!("error: nothing was formatted; fix the errors first");
             return Ok(ExitCode::from(1));
         }
@@ -343,7 +350,7 @@ fn fmt(dir: &Path, check_only: bool) -> Result<ExitCode, CliError> {
             Ok(_) => {}
             Err(diagnostics) => {
                 broken = true;
-                eout!("{}", diagnostics.render());
+                eout!("{}", diagnostics.in_dir(dir).render());
             }
         }
     }

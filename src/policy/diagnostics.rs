@@ -5,6 +5,7 @@
 //! caret line for people and as a JSON object for the API.
 
 use std::fmt;
+use std::path::Path;
 
 use serde_json::{json, Value};
 use unicode_width::UnicodeWidthChar;
@@ -72,6 +73,23 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// The same finding with its file, and its notes' files, named as a
+    /// path in `dir`: the command line prints `rules/tiers.rules:3:7`, a
+    /// path the reader can open from where they ran the command, where the
+    /// policy itself knows only `tiers.rules`.
+    pub fn in_dir(mut self, dir: &Path) -> Self {
+        let qualify = |file: &mut Option<String>| {
+            if let Some(name) = file {
+                *name = dir.join(&*name).display().to_string();
+            }
+        };
+        qualify(&mut self.file);
+        for note in &mut self.notes {
+            qualify(&mut note.file);
+        }
+        self
+    }
+
     /// Whether this diagnostic stops the load.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
@@ -233,6 +251,13 @@ impl Diagnostics {
     /// All diagnostics as a JSON array of [`Diagnostic::to_json`] objects.
     pub fn to_json(&self) -> Value {
         Value::Array(self.items.iter().map(Diagnostic::to_json).collect())
+    }
+
+    /// Every diagnostic with its file named as a path in `dir` (see
+    /// [`Diagnostic::in_dir`]); the order stays the same.
+    pub fn in_dir(mut self, dir: &Path) -> Self {
+        self.items = self.items.into_iter().map(|d| d.in_dir(dir)).collect();
+        self
     }
 
     /// Takes the diagnostics out.

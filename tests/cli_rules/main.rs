@@ -137,11 +137,25 @@ fn rules_check_reports_errors_with_location_and_caret_and_exits_1() {
     );
     let out = run(&dir, &["rules", "check"], None);
     assert_eq!(out.code, 1);
+    // The file is named as a path in the directory given, one an editor opens.
+    let located = format!(
+        "{}:2:8: error: unknown field or let `severty`",
+        dir.join("zz.rules").display()
+    );
+    assert!(out.stderr.starts_with(&located), "{}", out.stderr);
+    // Given as a relative path, it stays relative.
+    let relative = Command::new(env!("CARGO_BIN_EXE_escalator"))
+        .args(["rules", "check", "--rules", "rules"])
+        .env_remove("ESCALATOR_RULES")
+        .env_remove("ESCALATOR_CONFIG")
+        .current_dir(dir.parent().expect("parent"))
+        .output()
+        .expect("the binary runs");
+    assert_eq!(relative.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&relative.stderr);
     assert!(
-        out.stderr
-            .contains("zz.rules:2:8: error: unknown field or let `severty`"),
-        "{}",
-        out.stderr
+        stderr.starts_with("rules/zz.rules:2:8: error: unknown field or let `severty`"),
+        "{stderr}"
     );
     assert!(
         out.stderr
@@ -167,9 +181,13 @@ fn rules_check_speaks_json_on_request() {
     let diagnostics: Value = serde_json::from_str(&out.stdout).expect("a JSON array");
     assert_eq!(
         diagnostics[1],
-        json!({"file": "zz.rules", "line": 3, "column": 19, "severity": "error", "message": "unknown product \"m356\"", "help": "did you mean \"m365\"?"})
+        json!({"file": dir.join("zz.rules").display().to_string(), "line": 3, "column": 19, "severity": "error", "message": "unknown product \"m356\"", "help": "did you mean \"m365\"?"})
     );
     assert_eq!(diagnostics[0]["severity"], "warning");
+    assert_eq!(
+        diagnostics[0]["file"],
+        dir.join("zz.rules").display().to_string()
+    );
 }
 
 #[test]
@@ -388,7 +406,10 @@ fn a_rules_file_that_is_not_utf8_is_located_at_its_first_bad_byte() {
     );
     let out = run(&dir, &["rules", "check", "--error-format", "json"], None);
     let errors: Value = serde_json::from_str(&out.stdout).expect("json");
-    assert_eq!(errors[0]["file"], "latin1.rules");
+    assert_eq!(
+        errors[0]["file"],
+        dir.join("latin1.rules").display().to_string()
+    );
     assert_eq!(
         (errors[0]["line"].clone(), errors[0]["column"].clone()),
         (json!(2), json!(29))
