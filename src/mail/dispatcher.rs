@@ -22,7 +22,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::{render, EmailPayload, SendError, Transport};
 use crate::config::MailSettings;
-use crate::store::{after_span, ClaimedEmail, DeliveryOutcome, DeliveryResult, Store, StoreError};
+use crate::store::{
+    after_span, ClaimedEmail, DeliveryOutcome, DeliveryResult, RefusedRecipient, Store, StoreError,
+};
 use crate::telemetry::{Metrics, ResultLabel};
 use crate::worker::Pass;
 
@@ -176,8 +178,11 @@ impl Dispatcher {
             let email = &result.email;
             let attempts = email.attempts + 1;
             let label = match &result.outcome {
-                DeliveryOutcome::Sent => {
+                DeliveryOutcome::Sent { refused } => {
                     tracing::debug!(outbox_id = %email.id, message_id = %email.message_id, attempts, "email sent");
+                    for refusal in refused {
+                        tracing::warn!(outbox_id = %email.id, case_id = %email.case_id, recipient = %refusal.recipient, error = %refusal.error, "a recipient refused the email; the others got it");
+                    }
                     "sent"
                 }
                 DeliveryOutcome::Retry {
@@ -220,7 +225,7 @@ impl Attempt {
         let at = clock.now();
         let attempts = email.attempts + 1;
         let outcome = match result {
-            Ok(()) => DeliveryOutcome::Sent,
+            Ok(refused) => DeliveryOutcome::Sent { refused },
             Err(error)
                 if error.is_transient() && attempts < i64::from(self.settings.max_attempts) =>
             {
@@ -246,9 +251,10 @@ impl Attempt {
         DeliveryResult { email, outcome, at }
     }
 
-    /// Renders the stored payload and sends it. A payload that does not
-    /// decode or render is a permanent failure.
-    async fn send(&self, email: &ClaimedEmail) -> Result<(), SendError> {
+    /// Renders the stored payload and sends it; `Ok` lists the recipients
+    /// refused while the others got it. A payload that does not decode or
+    /// render is a permanent failure.
+    async fn send(&self, email: &ClaimedEmail) -> Result<Vec<RefusedRecipient>, SendError> {
         let payload: EmailPayload =
             serde_json::from_str(&email.payload).map_err(|error| SendError::Permanent {
                 via: "renderer".to_owned(),

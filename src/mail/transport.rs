@@ -10,8 +10,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use lettre::address::Envelope;
 use lettre::transport::smtp::{AsyncSmtpTransportBuilder, PoolConfig};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::io::AsyncWriteExt;
@@ -24,6 +25,7 @@ use lettre::transport::smtp::extension::ClientId;
 use super::connections::{percent_decode, Connections, DirectError, Endpoint, StartTls};
 use super::RenderError;
 use crate::config::MailSettings;
+use crate::store::RefusedRecipient;
 
 /// Why a message was not delivered, classified by what the caller can do.
 #[derive(Debug, thiserror::Error)]
@@ -163,11 +165,16 @@ impl Transport {
     /// Delivers one message to the envelope derived from its To and Cc
     /// headers. Returns only once the server accepted it (or the file was
     /// renamed into place), and never takes longer than `mail.send_timeout`.
+    /// When the server refuses the message for good but there are several
+    /// recipients, the refusal may concern one of them only (an unknown
+    /// mailbox), so each recipient is then sent the message on its own:
+    /// `Ok` lists those refused while the others got it, and the error is
+    /// the server's first answer when none did.
     #[tracing::instrument(skip_all, err, fields(destination = %self.destination()))]
-    pub async fn send(&self, message: &Message) -> Result<(), SendError> {
+    pub async fn send(&self, message: &Message) -> Result<Vec<RefusedRecipient>, SendError> {
         match &*self.inner {
             Inner::Smtp(smtp) => smtp.send(message).await,
-            Inner::Files(files) => files.write(message).await,
+            Inner::Files(files) => files.write(message).await.map(|()| Vec::new()),
         }
     }
 }
@@ -233,23 +240,63 @@ impl Smtp {
         })
     }
 
-    async fn send(&self, message: &Message) -> Result<(), SendError> {
+    async fn send(&self, message: &Message) -> Result<Vec<RefusedRecipient>, SendError> {
+        let deadline = Instant::now() + self.timeout;
         let envelope = message.envelope();
         let bytes = message.formatted();
+        let refusal = match self.send_envelope(envelope, &bytes, self.timeout).await {
+            Ok(()) => return Ok(Vec::new()),
+            Err(error @ SendError::Permanent { .. }) if envelope.to().len() > 1 => error,
+            Err(error) => return Err(error),
+        };
+        // One recipient at a time, within what is left of the send's time.
+        let mut refused = Vec::new();
+        for recipient in envelope.to() {
+            let single = Envelope::new(envelope.from().cloned(), vec![recipient.clone()]).map_err(
+                |error| SendError::Permanent {
+                    via: self.server.clone(),
+                    code: None,
+                    detail: format!("cannot address `{recipient}` alone: {error}"),
+                },
+            )?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.send_envelope(&single, &bytes, left).await {
+                Ok(()) => {}
+                Err(error @ SendError::Permanent { .. }) => refused.push(RefusedRecipient {
+                    recipient: recipient.to_string(),
+                    error: error.to_string(),
+                }),
+                // Sent again whole later: at least once, never lost.
+                Err(error) => return Err(error),
+            }
+        }
+        if refused.len() == envelope.to().len() {
+            return Err(refusal);
+        }
+        Ok(refused)
+    }
+
+    /// One SMTP transaction to `envelope`, within `budget`.
+    async fn send_envelope(
+        &self,
+        envelope: &Envelope,
+        bytes: &[u8],
+        budget: Duration,
+    ) -> Result<(), SendError> {
         let mut used_generation = None;
-        let attempt = tokio::time::timeout(self.timeout, async {
+        let attempt = tokio::time::timeout(budget, async {
             // INVARIANT: the semaphore is never closed, so `acquire` only waits.
             let _permit = self.permits.acquire().await;
             match &self.route {
                 Route::Direct(connections) => {
                     used_generation = Some(None);
-                    connections.send(envelope, &bytes).await
+                    connections.send(envelope, bytes).await
                 }
                 Route::Lettre { builder, slot } => {
                     let (generation, transport) = self.current(builder, slot);
                     used_generation = Some(Some(generation));
                     transport
-                        .send_raw(envelope, &bytes)
+                        .send_raw(envelope, bytes)
                         .await
                         .map(|_| ())
                         .map_err(DirectError::Smtp)
@@ -271,15 +318,12 @@ impl Smtp {
                         if let Some(generation) = generation {
                             self.discard(generation);
                         }
-                        format!(
-                            "no reply within {}",
-                            humantime::format_duration(self.timeout)
-                        )
+                        format!("no reply within {}", humantime::format_duration(budget))
                     }
                     None => format!(
                         "all {} connections stayed busy for {}",
                         self.connections,
-                        humantime::format_duration(self.timeout)
+                        humantime::format_duration(budget)
                     ),
                 };
                 Err(SendError::Transient {

@@ -65,11 +65,26 @@ pub struct ClaimedEmail {
     pub payload: String,
 }
 
+/// A recipient the server refused although it accepted the message for
+/// the others (an unknown mailbox among the `notify` addresses, say).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedRecipient {
+    /// The address.
+    pub recipient: String,
+    /// The server's answer.
+    pub error: String,
+}
+
 /// What one attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryOutcome {
-    /// The server accepted the message (or its file was written).
-    Sent,
+    /// The server accepted the message (or its file was written), for
+    /// every recipient but the `refused` ones.
+    Sent {
+        /// Recipients refused for good; the row keeps them in `last_error`
+        /// and the `email_sent` event lists them.
+        refused: Vec<RefusedRecipient>,
+    },
     /// A transient failure: try again at `next_attempt_at`.
     Retry {
         /// When the next attempt is due.
@@ -187,6 +202,18 @@ fn email_data(email: &ClaimedEmail, attempts: i64, error: Option<&str>) -> Map<S
     data
 }
 
+/// What a sent row keeps as `last_error`: the refused recipients, if any,
+/// so that `outbox list` shows them; `None` (the column cleared) otherwise.
+fn refusals(refused: &[RefusedRecipient]) -> Option<String> {
+    (!refused.is_empty()).then(|| {
+        let each: Vec<String> = refused
+            .iter()
+            .map(|r| format!("{}: {}", r.recipient, r.error))
+            .collect();
+        format!("sent, but refused for {}", each.join("; "))
+    })
+}
+
 /// Appends a system event about an email in the same transaction.
 async fn email_event(
     tx: &mut Tx,
@@ -220,11 +247,11 @@ async fn record_one(
 ) -> Result<bool, StoreError> {
     let email = &result.email;
     let changed = match &result.outcome {
-        DeliveryOutcome::Sent => tx
+        DeliveryOutcome::Sent { refused } => tx
             .execute(
-                "update outbox set status = 'sent', sent_at = $3, attempts = attempts + 1, lease_until = null \
-                 where id = $1 and claimed_by = $2 and status = 'pending'",
-                args![&email.id, instance, to_ms(result.at)],
+                "update outbox set status = 'sent', sent_at = $3, attempts = attempts + 1, lease_until = null, \
+                 last_error = $4 where id = $1 and claimed_by = $2 and status = 'pending'",
+                args![&email.id, instance, to_ms(result.at), refusals(refused)],
             )
             .await
             .context("cannot mark the email sent")?,
@@ -254,8 +281,15 @@ async fn record_one(
     }
     let attempts = email.attempts + 1;
     match &result.outcome {
-        DeliveryOutcome::Sent => {
-            let data = email_data(email, attempts, None);
+        DeliveryOutcome::Sent { refused } => {
+            let mut data = email_data(email, attempts, None);
+            if !refused.is_empty() {
+                let refused: Vec<Value> = refused
+                    .iter()
+                    .map(|r| json!({"recipient": r.recipient, "error": r.error}))
+                    .collect();
+                data.insert("refused".to_owned(), Value::Array(refused));
+            }
             email_event(tx, email, "email_sent", &data, result.at).await?;
         }
         DeliveryOutcome::Failed { error } => {
@@ -352,8 +386,15 @@ impl Store {
         instance: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.record_single(instance, email, DeliveryOutcome::Sent, now)
-            .await
+        self.record_single(
+            instance,
+            email,
+            DeliveryOutcome::Sent {
+                refused: Vec::new(),
+            },
+            now,
+        )
+        .await
     }
 
     /// Counts a failed attempt of one claimed row and schedules the next

@@ -27,7 +27,9 @@ use sqlx::migrate::Migrator;
 pub use cases::{CasePage, CaseQuery, MAX_PAGE};
 pub use db::{display_url as display_database_url, is_postgres_url};
 pub use deadline_claims::ClaimedDeadline;
-pub use delivery::{ClaimedEmail, DeliveryOutcome, DeliveryResult, OutboxEntry, OUTBOX_STATUSES};
+pub use delivery::{
+    ClaimedEmail, DeliveryOutcome, DeliveryResult, OutboxEntry, RefusedRecipient, OUTBOX_STATUSES,
+};
 pub use error::StoreError;
 pub use ids::{is_case_id, token_hash};
 pub use intake::Intake;

@@ -18,6 +18,7 @@ contract_tests!(
     a_451_is_retried_with_backoff_and_delivered_once_with_the_same_message_id,
     a_server_that_is_down_is_retried_and_delivered_when_it_is_back,
     a_550_parks_the_row_as_failed_with_an_event_on_the_case_and_a_metric,
+    a_refused_notify_address_leaves_the_email_sent_to_the_others_and_says_so,
     a_stalled_server_is_cut_off_by_the_send_timeout_and_the_email_delivered_afterwards,
     the_last_allowed_attempt_parks_a_transient_failure,
     a_retry_interval_past_the_last_date_a_clock_holds_retries_at_that_date,
@@ -151,17 +152,12 @@ async fn a_550_parks_the_row_as_failed_with_an_event_on_the_case_and_a_metric(st
         return;
     };
     add_partner(&store, "contoso").await;
-    let (case, row) = escalated_case(
-        &store,
-        "contoso",
-        "CASE-1",
-        &["fail550-team@21vianet.example"],
-        t0(),
-    )
-    .await;
+    let (case, row) = escalated_case(&store, "contoso", "CASE-1", &[NOTIFY], t0()).await;
     let metrics = Metrics::new();
     let dispatcher = dispatcher(&store, &mail_settings(Some(&server.url())), &metrics);
 
+    // Refused for every recipient: the server refuses the sender.
+    server.reply_with("550 5.7.1 sender refused");
     let next = dispatcher.pass(after(10)).await.unwrap();
 
     assert_eq!(next, None, "a parked row is not due again");
@@ -181,9 +177,48 @@ async fn a_550_parks_the_row_as_failed_with_an_event_on_the_case_and_a_metric(st
     assert_eq!(listed.len(), 1, "the row is kept");
     assert_eq!(listed[0].id, row);
 
+    server.clear_reply();
     dispatcher.pass(after(3_600_000)).await.unwrap();
     assert!(server.messages().is_empty());
     assert_eq!(entry(&store, &row).await.attempts, 1);
+}
+
+async fn a_refused_notify_address_leaves_the_email_sent_to_the_others_and_says_so(store: Store) {
+    let Some(server) = SmtpServer::start("a_refused_notify_address") else {
+        return;
+    };
+    add_partner(&store, "contoso").await;
+    let refused = "fail550-team@21vianet.example";
+    let (case, row) = escalated_case(&store, "contoso", "CASE-1", &[refused], t0()).await;
+    let metrics = Metrics::new();
+    let dispatcher = dispatcher(&store, &mail_settings(Some(&server.url())), &metrics);
+
+    assert_eq!(dispatcher.pass(after(10)).await.unwrap(), None);
+
+    let sent = entry(&store, &row).await;
+    assert_eq!((sent.status.as_str(), sent.attempts), ("sent", 1));
+    let note = sent.last_error.clone().unwrap_or_default();
+    assert!(note.contains(refused) && note.contains("550"), "{note}");
+    // The escalation desk and the partner desk got it all the same.
+    let received = server.wait_for(2);
+    let mut recipients: Vec<String> = received
+        .iter()
+        .flat_map(|mail| mail.rcpt_tos.clone())
+        .collect();
+    recipients.sort_unstable();
+    assert!(!recipients.iter().any(|r| r == refused), "{recipients:?}");
+    assert_eq!(recipients.len(), 2, "{recipients:?}");
+    let events = events_of(&store, &case.id, "email_sent").await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].data["refused"][0]["recipient"], refused);
+    assert!(events[0].data["refused"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("550"));
+    assert!(events_of(&store, &case.id, "email_failed").await.is_empty());
+    assert!(metrics
+        .encode()
+        .contains("escalator_email_attempts_total{result=\"sent\"} 1"));
 }
 
 async fn a_stalled_server_is_cut_off_by_the_send_timeout_and_the_email_delivered_afterwards(

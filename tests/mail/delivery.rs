@@ -107,6 +107,75 @@ async fn a_451_reply_is_transient_and_the_next_attempt_goes_through() {
 }
 
 #[tokio::test]
+async fn a_refused_recipient_does_not_keep_the_message_from_the_others() {
+    let Some(server) = SmtpServer::start("a_refused_recipient_does_not_keep_the_message") else {
+        return;
+    };
+    let transport = Transport::from_settings(&smtp_settings(&server.url(), 2)).unwrap();
+    let mut payload = escalated();
+    payload.to = vec![
+        "escalations@vianet.test".to_owned(),
+        "fail550-nobody@vianet.test".to_owned(),
+    ];
+
+    let refused = transport
+        .send(&render(&payload, FROM).unwrap())
+        .await
+        .unwrap();
+
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].recipient, "fail550-nobody@vianet.test");
+    assert!(refused[0].error.contains("550"), "{}", refused[0].error);
+    // The desk and the partner (cc) each got the one message, whole: the
+    // same Message-ID and the same headers naming every recipient.
+    let received = server.wait_for(2);
+    let mut recipients: Vec<&str> = received
+        .iter()
+        .flat_map(|mail| mail.rcpt_tos.iter().map(String::as_str))
+        .collect();
+    recipients.sort_unstable();
+    assert_eq!(recipients, ["desk@csp.test", "escalations@vianet.test"]);
+    for mail in &received {
+        assert_eq!(
+            mail.header("Message-ID"),
+            Some("<c_8f3k2m9x.1.escalated@escalator.test>")
+        );
+        assert_eq!(
+            mail.header("To"),
+            Some("escalations@vianet.test, fail550-nobody@vianet.test")
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_recipient_refused_is_a_permanent_failure() {
+    let Some(server) = SmtpServer::start("every_recipient_refused_is_a_permanent_failure") else {
+        return;
+    };
+    let transport = Transport::from_settings(&smtp_settings(&server.url(), 2)).unwrap();
+    let mut payload = escalated();
+    payload.to = vec!["fail550-a@vianet.test".to_owned()];
+    payload.cc = vec!["fail553-b@csp.test".to_owned()];
+
+    let error = transport
+        .send(&render(&payload, FROM).unwrap())
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(
+            error,
+            SendError::Permanent {
+                code: Some(550),
+                ..
+            }
+        ),
+        "the first refusal is the one reported: {error}"
+    );
+    assert!(server.messages().is_empty());
+}
+
+#[tokio::test]
 async fn a_550_reply_is_permanent_with_the_servers_text() {
     let Some(server) = SmtpServer::start("a_550_reply_is_permanent_with_the_servers_text") else {
         return;
