@@ -183,6 +183,7 @@ async fn a_550_reply_is_permanent_with_the_servers_text() {
     let transport = Transport::from_settings(&smtp_settings(&server.url(), 2)).unwrap();
     let mut payload = escalated();
     payload.to = vec!["fail550-escalations@vianet.test".to_owned()];
+    payload.cc = Vec::new();
 
     let error = transport
         .send(&render(&payload, FROM).unwrap())
