@@ -110,6 +110,8 @@ pub struct Metrics {
     pub outbox_failed: Gauge,
     /// Email delivery attempts by result.
     pub emails: Family<ResultLabel, Counter>,
+    /// Recipients a server refused for good while it took the email for others.
+    pub email_recipients_refused: Counter,
     /// Deadline actions by kind and action.
     pub deadline_actions: Family<DeadlineLabels, Counter>,
     /// Seconds the last successful policy load took.
@@ -172,6 +174,12 @@ impl Metrics {
             "Email delivery attempts by result",
             emails.clone(),
         );
+        let email_recipients_refused = Counter::default();
+        registry.register(
+            "email_recipients_refused",
+            "Recipients a server refused for good while it took the email for others",
+            email_recipients_refused.clone(),
+        );
         let deadline_actions = Family::<DeadlineLabels, Counter>::default();
         registry.register(
             "deadline_actions",
@@ -199,6 +207,7 @@ impl Metrics {
             outbox_pending,
             outbox_failed,
             emails,
+            email_recipients_refused,
             deadline_actions,
             policy_load_seconds,
             policy_loads,

@@ -12,10 +12,11 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use lettre::address::Envelope;
+use lettre::address::{Address, Envelope};
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use tokio::net::TcpStream;
 
 /// Idle sessions older than this are closed rather than reused: servers
@@ -49,7 +50,15 @@ pub(super) enum DirectError {
     Connect(std::io::Error),
     /// The SMTP session failed (a reply, TLS, or a broken connection).
     Smtp(lettre::transport::smtp::Error),
+    /// The message needs an extension the server lacks (SMTPUTF8 for an
+    /// address that is not ASCII, 8BITMIME for a body that is not): the
+    /// same message fails again.
+    Unsupported(&'static str),
 }
+
+/// A recipient the server refused for good (`RCPT TO` answered 5xx) while
+/// it took the message for others, with its answer.
+pub(super) type Refused = (Address, lettre::transport::smtp::Error);
 
 /// Idle sessions, most recently used last. Callers bound the concurrency;
 /// the pool keeps at most `max_idle` sessions.
@@ -83,29 +92,33 @@ impl Connections {
     /// exchange left it usable; a send cut off by the caller's timeout drops
     /// its session with the future, so a late reply is never read by the
     /// next message.
+    ///
+    /// `Ok` lists the recipients refused for good while the server took the
+    /// message for the others (see [`transaction`]).
     pub(super) async fn send(
         &self,
         envelope: &Envelope,
         message: &[u8],
-    ) -> Result<(), DirectError> {
+    ) -> Result<Vec<Refused>, DirectError> {
         if let Some(mut connection) = self.take_idle() {
-            match connection.send(envelope, message).await {
-                Ok(_) => {
+            match transaction(&mut connection, envelope, message).await {
+                Ok(refused) => {
                     self.put_back(connection);
-                    return Ok(());
+                    return Ok(refused);
                 }
-                Err(error) if error.status().is_some() || error.is_client() => {
+                Err(DirectError::Smtp(error)) if error.status().is_none() => drop(connection),
+                // Answered by the server, or refused before anything was
+                // sent: the session itself is fine.
+                Err(error) => {
                     self.put_back(connection);
-                    return Err(DirectError::Smtp(error));
+                    return Err(error);
                 }
-                // A network error on a reused session: open a new one.
-                Err(_) => drop(connection),
             }
         }
         let mut connection = self.connect().await?;
-        let result = connection.send(envelope, message).await;
+        let result = transaction(&mut connection, envelope, message).await;
         self.put_back(connection);
-        result.map(|_| ()).map_err(DirectError::Smtp)
+        result
     }
 
     fn take_idle(&self) -> Option<AsyncSmtpConnection> {
@@ -162,6 +175,83 @@ impl Connections {
                 .map_err(DirectError::Smtp)?;
         }
         Ok(connection)
+    }
+}
+
+/// One SMTP transaction, as lettre's `send` runs it but for one difference:
+/// a recipient refused for good (`RCPT TO` answered 5xx, an unknown mailbox
+/// say) is set aside rather than ending the transaction, so the others
+/// still get the message. lettre gives up on the first refused recipient,
+/// and one bad address among a rule's `notify` would keep the escalation
+/// from its desk. Only when every recipient is refused does the message
+/// fail, with the first refusal. A transient answer to any command ends
+/// the transaction before `DATA`, so no recipient has the message yet and
+/// the retry sends it once.
+async fn transaction(
+    connection: &mut AsyncSmtpConnection,
+    envelope: &Envelope,
+    message: &[u8],
+) -> Result<Vec<Refused>, DirectError> {
+    let mut options = Vec::new();
+    let addresses = envelope.from().into_iter().chain(envelope.to());
+    if addresses.map(AsRef::<str>::as_ref).any(|a| !a.is_ascii()) {
+        if !connection
+            .server_info()
+            .supports_feature(Extension::SmtpUtfEight)
+        {
+            return Err(DirectError::Unsupported(
+                "an address is not ASCII and the server does not offer SMTPUTF8",
+            ));
+        }
+        options.push(MailParameter::SmtpUtfEight);
+    }
+    if !message.is_ascii() {
+        if !connection
+            .server_info()
+            .supports_feature(Extension::EightBitMime)
+        {
+            return Err(DirectError::Unsupported(
+                "the message is not ASCII and the server does not offer 8BITMIME",
+            ));
+        }
+        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    let result = async {
+        connection
+            .command(Mail::new(envelope.from().cloned(), options))
+            .await?;
+        let mut refused = Vec::new();
+        for recipient in envelope.to() {
+            match connection
+                .command(Rcpt::new(recipient.clone(), vec![]))
+                .await
+            {
+                Ok(_) => {}
+                Err(error) if error.is_permanent() => refused.push((recipient.clone(), error)),
+                Err(error) => return Err(error),
+            }
+        }
+        if refused.len() == envelope.to().len() {
+            // The session stays usable once the transaction is reset.
+            connection.command(Rset).await?;
+            return Ok(Err(refused));
+        }
+        connection.command(Data).await?;
+        connection.message(message).await?;
+        Ok(Ok(refused))
+    }
+    .await;
+    match result {
+        Ok(Ok(refused)) => Ok(refused),
+        Ok(Err(refused)) => match refused.into_iter().next() {
+            Some((_, first)) => Err(DirectError::Smtp(first)),
+            None => Err(DirectError::Unsupported("the message names no recipient")),
+        },
+        Err(error) => {
+            // As lettre does: a session left mid-transaction is not reused.
+            connection.abort().await;
+            Err(DirectError::Smtp(error))
+        }
     }
 }
 

@@ -181,7 +181,8 @@ impl Dispatcher {
                 DeliveryOutcome::Sent { refused } => {
                     tracing::debug!(outbox_id = %email.id, message_id = %email.message_id, attempts, "email sent");
                     for refusal in refused {
-                        tracing::warn!(outbox_id = %email.id, case_id = %email.case_id, recipient = %refusal.recipient, error = %refusal.error, "a recipient refused the email; the others got it");
+                        tracing::error!(outbox_id = %email.id, case_id = %email.case_id, recipient = %refusal.recipient, error = %refusal.error, "a recipient refused the email for good; the others got it");
+                        self.metrics.email_recipients_refused.inc();
                     }
                     "sent"
                 }

@@ -10,9 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use lettre::address::Envelope;
 use lettre::transport::smtp::{AsyncSmtpTransportBuilder, PoolConfig};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::io::AsyncWriteExt;
@@ -165,11 +164,9 @@ impl Transport {
     /// Delivers one message to the envelope derived from its To and Cc
     /// headers. Returns only once the server accepted it (or the file was
     /// renamed into place), and never takes longer than `mail.send_timeout`.
-    /// When the server refuses the message for good but there are several
-    /// recipients, the refusal may concern one of them only (an unknown
-    /// mailbox), so each recipient is then sent the message on its own:
-    /// `Ok` lists those refused while the others got it, and the error is
-    /// the server's first answer when none did.
+    /// `Ok` lists the recipients the server refused for good while it took
+    /// the message for the others (`smtp://` sessions; see
+    /// `connections::transaction`); the message fails when it refuses all.
     #[tracing::instrument(skip_all, err, fields(destination = %self.destination()))]
     pub async fn send(&self, message: &Message) -> Result<Vec<RefusedRecipient>, SendError> {
         match &*self.inner {
@@ -241,72 +238,43 @@ impl Smtp {
     }
 
     async fn send(&self, message: &Message) -> Result<Vec<RefusedRecipient>, SendError> {
-        let deadline = Instant::now() + self.timeout;
         let envelope = message.envelope();
         let bytes = message.formatted();
-        let refusal = match self.send_envelope(envelope, &bytes, self.timeout).await {
-            Ok(()) => return Ok(Vec::new()),
-            Err(error @ SendError::Permanent { .. }) if envelope.to().len() > 1 => error,
-            Err(error) => return Err(error),
-        };
-        // One recipient at a time, within what is left of the send's time.
-        let mut refused = Vec::new();
-        for recipient in envelope.to() {
-            let single = Envelope::new(envelope.from().cloned(), vec![recipient.clone()]).map_err(
-                |error| SendError::Permanent {
-                    via: self.server.clone(),
-                    code: None,
-                    detail: format!("cannot address `{recipient}` alone: {error}"),
-                },
-            )?;
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.send_envelope(&single, &bytes, left).await {
-                Ok(()) => {}
-                Err(error @ SendError::Permanent { .. }) => refused.push(RefusedRecipient {
-                    recipient: recipient.to_string(),
-                    error: error.to_string(),
-                }),
-                // Sent again whole later: at least once, never lost.
-                Err(error) => return Err(error),
-            }
-        }
-        if refused.len() == envelope.to().len() {
-            return Err(refusal);
-        }
-        Ok(refused)
-    }
-
-    /// One SMTP transaction to `envelope`, within `budget`.
-    async fn send_envelope(
-        &self,
-        envelope: &Envelope,
-        bytes: &[u8],
-        budget: Duration,
-    ) -> Result<(), SendError> {
         let mut used_generation = None;
-        let attempt = tokio::time::timeout(budget, async {
+        let attempt = tokio::time::timeout(self.timeout, async {
             // INVARIANT: the semaphore is never closed, so `acquire` only waits.
             let _permit = self.permits.acquire().await;
             match &self.route {
                 Route::Direct(connections) => {
                     used_generation = Some(None);
-                    connections.send(envelope, bytes).await
+                    connections.send(envelope, &bytes).await
                 }
                 Route::Lettre { builder, slot } => {
                     let (generation, transport) = self.current(builder, slot);
                     used_generation = Some(Some(generation));
                     transport
-                        .send_raw(envelope, bytes)
+                        .send_raw(envelope, &bytes)
                         .await
-                        .map(|_| ())
+                        .map(|_| Vec::new())
                         .map_err(DirectError::Smtp)
                 }
             }
         })
         .await;
         match attempt {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(refused)) => Ok(refused
+                .into_iter()
+                .map(|(recipient, error)| RefusedRecipient {
+                    recipient: recipient.to_string(),
+                    error: self.classify(&error).to_string(),
+                })
+                .collect()),
             Ok(Err(DirectError::Smtp(error))) => Err(self.classify(&error)),
+            Ok(Err(DirectError::Unsupported(detail))) => Err(SendError::Permanent {
+                via: self.server.clone(),
+                code: None,
+                detail: detail.to_owned(),
+            }),
             Ok(Err(DirectError::Connect(error))) => Err(SendError::Transient {
                 via: self.server.clone(),
                 code: None,
@@ -318,12 +286,15 @@ impl Smtp {
                         if let Some(generation) = generation {
                             self.discard(generation);
                         }
-                        format!("no reply within {}", humantime::format_duration(budget))
+                        format!(
+                            "no reply within {}",
+                            humantime::format_duration(self.timeout)
+                        )
                     }
                     None => format!(
                         "all {} connections stayed busy for {}",
                         self.connections,
-                        humantime::format_duration(budget)
+                        humantime::format_duration(self.timeout)
                     ),
                 };
                 Err(SendError::Transient {

@@ -135,7 +135,8 @@ pub struct OutboxEntry {
     pub lease_until: Option<DateTime<Utc>>,
     /// The sender instance that claimed it last.
     pub claimed_by: Option<String>,
-    /// The latest failed attempt's error, if any.
+    /// The latest failed attempt's error, if any; on a sent row whose server
+    /// refused some recipients, which (`sent, but refused for …`).
     pub last_error: Option<String>,
     /// When the server accepted it.
     pub sent_at: Option<DateTime<Utc>>,
@@ -203,7 +204,8 @@ fn email_data(email: &ClaimedEmail, attempts: i64, error: Option<&str>) -> Map<S
 }
 
 /// What a sent row keeps as `last_error`: the refused recipients, if any,
-/// so that `outbox list` shows them; `None` (the column cleared) otherwise.
+/// so that `outbox list` shows them; `None` (the earlier attempt's error
+/// kept) otherwise.
 fn refusals(refused: &[RefusedRecipient]) -> Option<String> {
     (!refused.is_empty()).then(|| {
         let each: Vec<String> = refused
@@ -250,7 +252,7 @@ async fn record_one(
         DeliveryOutcome::Sent { refused } => tx
             .execute(
                 "update outbox set status = 'sent', sent_at = $3, attempts = attempts + 1, lease_until = null, \
-                 last_error = $4 where id = $1 and claimed_by = $2 and status = 'pending'",
+                 last_error = coalesce($4, last_error) where id = $1 and claimed_by = $2 and status = 'pending'",
                 args![&email.id, instance, to_ms(result.at), refusals(refused)],
             )
             .await

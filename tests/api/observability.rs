@@ -52,6 +52,7 @@ async fn metrics_count_requests_by_route_decisions_cases_and_the_outbox() {
         // The dispatcher may already have delivered the escalation email.
         "escalator_outbox_pending ",
         "escalator_outbox_failed 0",
+        "escalator_email_recipients_refused_total 0",
         r#"escalator_policy_loads_total{result="ok"} 1"#,
         "escalator_policy_load_seconds ",
     ] {

@@ -126,25 +126,45 @@ async fn a_refused_recipient_does_not_keep_the_message_from_the_others() {
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(refused[0].recipient, "fail550-nobody@vianet.test");
     assert!(refused[0].error.contains("550"), "{}", refused[0].error);
-    // The desk and the partner (cc) each got the one message, whole: the
-    // same Message-ID and the same headers naming every recipient.
-    let received = server.wait_for(2);
-    let mut recipients: Vec<&str> = received
-        .iter()
-        .flat_map(|mail| mail.rcpt_tos.iter().map(String::as_str))
-        .collect();
-    recipients.sort_unstable();
-    assert_eq!(recipients, ["desk@csp.test", "escalations@vianet.test"]);
-    for mail in &received {
-        assert_eq!(
-            mail.header("Message-ID"),
-            Some("<c_8f3k2m9x.1.escalated@escalator.test>")
-        );
-        assert_eq!(
-            mail.header("To"),
-            Some("escalations@vianet.test, fail550-nobody@vianet.test")
-        );
+    // One transaction: the desk and the partner (cc) got the message, whole,
+    // with the headers naming every recipient.
+    let received = server.wait_for(1);
+    assert_eq!(received.len(), 1);
+    assert_eq!(
+        received[0].rcpt_tos,
+        ["escalations@vianet.test", "desk@csp.test"]
+    );
+    assert_eq!(
+        received[0].header("To"),
+        Some("escalations@vianet.test, fail550-nobody@vianet.test")
+    );
+    assert_eq!(
+        received[0].header("Message-ID"),
+        Some("<c_8f3k2m9x.1.escalated@escalator.test>")
+    );
+}
+
+#[tokio::test]
+async fn a_recipient_refused_for_now_sends_the_message_to_nobody_yet() {
+    let Some(server) = SmtpServer::start("a_recipient_refused_for_now") else {
+        return;
+    };
+    let transport = Transport::from_settings(&smtp_settings(&server.url(), 2)).unwrap();
+    let mut payload = escalated();
+    payload.to = vec![
+        "escalations@vianet.test".to_owned(),
+        "fail550-nobody@vianet.test".to_owned(),
+    ];
+    payload.cc = vec!["fail451-busy@csp.test".to_owned()];
+    let message = render(&payload, FROM).unwrap();
+
+    // A 451 ends the transaction before DATA: the retry is the only copy.
+    for _ in 0..3 {
+        let error = transport.send(&message).await.unwrap_err();
+        assert!(error.is_transient(), "{error}");
+        assert_eq!(error.code(), Some(451));
     }
+    assert!(server.messages().is_empty());
 }
 
 #[tokio::test]
