@@ -25,6 +25,11 @@
 //! sees only 100 distinct paths through the evaluator). `--large` classifies
 //! against the 1,000-rule policy instead, where a case asks about many more
 //! keywords.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "benchmarks print their figures"
+)]
 
 use std::hint::black_box;
 use std::time::Duration;

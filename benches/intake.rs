@@ -14,7 +14,11 @@
 //! `cargo bench --bench intake` (release build). Environment:
 //! `INTAKE_SECONDS` (default 10), `INTAKE_CONCURRENCY` (default 64),
 //! `INTAKE_RATE` (default 500), `INTAKE_MODES` (default `batched,serial`).
-
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "benchmarks print their figures"
+)]
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,

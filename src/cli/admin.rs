@@ -2,7 +2,7 @@
 //! Tokens go alone to stdout (one line) so scripts can capture them;
 //! everything else goes to stderr.
 
-use super::output::{eoutln, outln};
+use super::output::{self, eoutln, outln};
 use std::process::ExitCode;
 
 use chrono::Utc;
@@ -60,7 +60,7 @@ pub async fn partners(
                 "registered partner `{}`; its API token (shown only once):",
                 partner.id
             );
-            outln!("{}", token.token);
+            output::secret(&token.token)?;
             Ok(ExitCode::SUCCESS)
         }
         PartnersCommand::Set { id, capabilities } => {
@@ -103,7 +103,7 @@ pub async fn tokens(settings: &SettingsArgs, command: TokensCommand) -> Result<E
                 "created a token of role `{role}` for `{}` (shown only once):",
                 name.trim()
             );
-            outln!("{}", token.token);
+            output::secret(&token.token)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -11,6 +11,8 @@
 use std::fmt::Arguments;
 use std::io::{self, Write};
 
+use super::CliError;
+
 /// Writes to stdout (see the module's doc).
 pub fn stdout(args: Arguments<'_>) {
     write_to(&mut io::stdout().lock(), args, "stdout");
@@ -19,6 +21,20 @@ pub fn stdout(args: Arguments<'_>) {
 /// Writes to stderr (see the module's doc).
 pub fn stderr(args: Arguments<'_>) {
     write_to(&mut io::stderr().lock(), args, "stderr");
+}
+
+/// Writes a secret shown only once (an API token) alone on a line of
+/// stdout. Here a reader that went away is a failure like any other: the
+/// token would be lost while the command said it succeeded.
+pub fn secret(token: &str) -> Result<(), CliError> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{token}")
+        .and_then(|()| out.flush())
+        .map_err(|error| {
+            CliError::Failure(format!(
+                "cannot write the token to stdout ({error}); it is stored only as a hash, so issue a new one"
+            ))
+        })
 }
 
 /// Whether a failed write only means the reader went away.

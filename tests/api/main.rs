@@ -1,6 +1,11 @@
 //! The HTTP API over real HTTP: the server started in-process on port 0
 //! with a fresh SQLite file (and, for the journey, a fresh PostgreSQL
 //! database) per test.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests say which set-ups they skipped and what they measured"
+)]
 #![expect(
     clippy::unwrap_used,
     clippy::panic,

@@ -1,7 +1,11 @@
 //! `escalator rules …` and `escalator classify` run as the real binary on
 //! temporary policy directories: stdout, stderr and exit codes, including
 //! every failure path.
-
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests say which set-ups they skipped and what they measured"
+)]
 #![expect(
     clippy::expect_used,
     reason = "helpers fail the test when a fixture cannot be set up"

@@ -1,6 +1,11 @@
 //! The deadline worker against real databases: passes driven with explicit
 //! times on a fresh SQLite file and a fresh PostgreSQL database per test,
 //! and two real `escalator serve` processes sharing one PostgreSQL database.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests say which set-ups they skipped and what they measured"
+)]
 #![expect(
     clippy::unwrap_used,
     clippy::panic,

@@ -2,6 +2,11 @@
 //! databases (fresh per test), a real aiosmtpd server on loopback, and the
 //! real `escalator` binary for crashes, the quickstart and the operator
 //! commands. Passes are driven with explicit times; nothing waits on a clock.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests say which set-ups they skipped and what they measured"
+)]
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -2,7 +2,11 @@
 //! the evaluator's semantics, the formatter over sample files, and property
 //! tests over generated policies. Grammar-rule tests live next to the
 //! grammar in `src/policy/syntax.rs` (the grammar's rule type stays private).
-
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests say which set-ups they skipped and what they measured"
+)]
 #![expect(
     clippy::expect_used,
     clippy::panic,

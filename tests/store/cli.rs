@@ -330,3 +330,22 @@ fn a_name_the_store_refuses_is_named_by_its_flag() {
         assert_eq!(stdout(&output), "");
     }
 }
+
+#[test]
+fn a_token_nobody_reads_is_a_failure_that_says_to_issue_a_new_one() {
+    // `tokens add … | cmd` where cmd has already exited: the token, shown
+    // only once, would be lost, so the command must not say it succeeded.
+    let dir = tempfile::tempdir().unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = crate::binary::escalator()
+        .current_dir(dir.path())
+        .env("ESCALATOR_DATABASE_URL", "sqlite://cli.db")
+        .args(["tokens", "add", "--role", "vianet", "--name", "desk-1"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_stderr_has(&output, "issue a new one");
+}

@@ -1,5 +1,10 @@
 //! The store's contract, run on a fresh SQLite file and on a fresh
 //! PostgreSQL database per test, plus the database commands of the CLI.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests say which set-ups they skipped and what they measured"
+)]
 #![expect(
     clippy::unwrap_used,
     clippy::panic,
