@@ -183,7 +183,8 @@ pub fn run(settings: &SettingsArgs, args: &ClassifyArgs) -> Result<ExitCode, Cli
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut first = true;
-    // Set once stdout's reader has gone away (`| head`): outcomes are no longer written.
+    // Set once stdout's reader has gone away (`| head`): cases are then
+    // only checked, no longer classified or written.
     let mut reader_gone = false;
     for input in &inputs {
         let (name, text) = read_input(input)?;
@@ -201,6 +202,9 @@ pub fn run(settings: &SettingsArgs, args: &ClassifyArgs) -> Result<ExitCode, Cli
                     continue;
                 }
             };
+            if reader_gone {
+                continue;
+            }
             let partner = partner_override
                 .clone()
                 .or(input.partner)
@@ -218,13 +222,10 @@ pub fn run(settings: &SettingsArgs, args: &ClassifyArgs) -> Result<ExitCode, Cli
                 }
             };
             first = false;
-            if reader_gone {
-                continue;
-            }
             match writeln!(out, "{}", text.trim_end_matches('\n')) {
                 Ok(()) => {}
-                // The rest is still classified, so the exit code still says
-                // whether every case was admitted.
+                // The rest is still read and checked, so the exit code
+                // still says whether every case was admitted.
                 Err(error) if output::reader_gone(&error) => reader_gone = true,
                 Err(source) => {
                     return Err(CliError::Io {

@@ -245,15 +245,22 @@ pub fn lowercase(text: &str) -> String {
 }
 
 /// Writes `text` lower-cased as [`lowercase`] does into `out`, replacing
-/// what it held. ASCII, the usual text, is lower-cased in place with no
-/// allocation; anything else goes through [`lowercase`].
+/// what it held, without allocating once `out` has grown: ASCII in place,
+/// anything else a character at a time (which is what [`lowercase`] comes
+/// to, `ς` written as `σ`).
 pub fn lowercase_into(text: &str, out: &mut String) {
     out.clear();
     if text.is_ascii() {
         out.push_str(text);
         out.make_ascii_lowercase();
     } else {
-        out.push_str(&lowercase(text));
+        for c in text.chars() {
+            if c == 'ς' {
+                out.push('σ');
+            } else {
+                out.extend(c.to_lowercase());
+            }
+        }
     }
 }
 

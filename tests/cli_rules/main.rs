@@ -759,7 +759,14 @@ fn a_reader_that_went_away_ends_the_output_not_the_command() {
     let input = Value::from(refused).to_string();
     assert_eq!(run_with_readers_gone(&dir, &["classify", "-"], &input), 1);
 
-    // `fmt` still formats every file it would have named.
+    // `fmt` still formats every file it would have named: two here.
+    std::fs::write(
+        dir.join("extra.rules"),
+        "rule \"extra\" { when severity == \"critical\"   then escalate }\n",
+    )
+    .expect("write");
+    let out = run(&dir, &["rules", "fmt", "--check"], None);
+    assert_eq!(out.stdout.lines().count(), 2, "{}", out.stdout);
     assert_eq!(run_with_readers_gone(&dir, &["rules", "fmt"], ""), 0);
     let out = run(&dir, &["rules", "fmt", "--check"], None);
     assert_eq!(out.code, 0, "{}", out.stdout);
