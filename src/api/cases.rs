@@ -66,7 +66,6 @@ fn shorten(text: &str) -> String {
         (status = 401, description = "No valid token", body = schemas::ErrorBody),
         (status = 403, description = "Only partner tokens submit cases", body = schemas::ErrorBody),
         (status = 409, description = "`conflict`: the same `external_id` with a different case", body = schemas::ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = schemas::ErrorBody),
     )
 )]
 pub async fn submit_case(

@@ -63,7 +63,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 fn declare_common_responses(document: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let too_large = ResponseBuilder::new()
-        .description("`payload_too_large`: the body is over 64 KiB; nothing was read")
+        .description(format!(
+            "`payload_too_large`: the body is over {} KiB; nothing was stored",
+            BODY_LIMIT / 1024
+        ))
         .content(
             "application/json",
             ContentBuilder::new()

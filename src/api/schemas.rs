@@ -162,6 +162,7 @@ pub struct Outcome {
     /// What the case needs that the partner lacks.
     pub gaps: Gaps,
     /// The shortest `within` of the deciding rules, in minutes.
+    #[schema(required = true)]
     pub within_minutes: Option<u64>,
     /// Extra recipients of the escalation email.
     pub notify: Vec<String>,
@@ -224,6 +225,7 @@ pub struct CaseList {
     /// The cases.
     pub items: Vec<CaseBody>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -263,10 +265,13 @@ pub struct Event {
     /// `intake`, `move`, `reopen`, `deadline`, `email_sent`, `email_failed`.
     pub kind: String,
     /// The stage before, for moves.
+    #[schema(required = true)]
     pub from: Option<String>,
     /// The stage after, for moves.
+    #[schema(required = true)]
     pub to: Option<String>,
     /// The reason given.
+    #[schema(required = true)]
     pub reason: Option<String>,
     /// The named move (`take`, `escalate`, `acknowledge`, …), for moves.
     pub action: Option<String>,
@@ -283,6 +288,7 @@ pub struct EventList {
 #[derive(ToSchema)]
 pub struct PolicyDiagnostic {
     /// The policy file.
+    #[schema(required = true)]
     pub file: Option<String>,
     /// 1-based line.
     pub line: u32,
@@ -293,6 +299,7 @@ pub struct PolicyDiagnostic {
     /// What is wrong.
     pub message: String,
     /// How to fix it.
+    #[schema(required = true)]
     pub help: Option<String>,
 }
 

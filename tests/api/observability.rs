@@ -265,8 +265,15 @@ async fn the_documented_schemas_match_the_json_the_server_sends() {
         required(&document, "Deadline")
     );
     assert!(created.body["vianet_case_id"].is_null());
+    assert_eq!(
+        keys(&created.body["outcome"]),
+        required(&document, "Outcome")
+    );
+    assert!(created.body["outcome"]["within_minutes"].is_number());
     let list = app.get("/v1/cases", &partner).await;
     assert_eq!(keys(&list.body), properties(&document, "CaseList"));
+    assert_eq!(keys(&list.body), required(&document, "CaseList"));
+    assert!(list.body["next_cursor"].is_null());
     let events = app.get(&format!("/v1/cases/{id}/events"), &partner).await;
     let event_keys = properties(&document, "Event");
     for event in events.body["items"].as_array().unwrap() {
@@ -276,6 +283,7 @@ async fn the_documented_schemas_match_the_json_the_server_sends() {
             .collect();
         assert!(fixed.is_subset(&keys(event)), "{event}");
         assert!(fixed.is_subset(&event_keys));
+        assert_eq!(required(&document, "Event"), fixed);
     }
     let error = app.get("/v1/cases?limit=0", &partner).await;
     assert!(keys(&error.body["error"]).is_subset(&properties(&document, "ErrorDetail")));
