@@ -188,7 +188,9 @@ fn guards_of(
             }
         }
         Some(Node::Let(index)) => {
-            if !seen.insert(*index) {
+            // Past the depth bound the let is not looked into, so not marked:
+            // a shallower use of it may still find its guards.
+            if depth >= 64 || !seen.insert(*index) {
                 return;
             }
             if let Some(inner) = c.lets.get(*index as usize) {
