@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use escalator::mail::{render, EmailEvent, SendError, Transport};
+use escalator::mail::{render, EmailEvent, EmailPayload, SendError, Transport};
 
 use crate::fixtures::{escalated, follow_up, smtp_settings, FROM};
 use crate::smtp::SmtpServer;
@@ -106,17 +106,31 @@ async fn a_451_reply_is_transient_and_the_next_attempt_goes_through() {
     );
 }
 
+/// Sends `payload`, which must fail, and returns why.
+async fn send_failing(transport: &Transport, payload: &EmailPayload) -> SendError {
+    transport
+        .send(&render(payload, FROM).unwrap())
+        .await
+        .unwrap_err()
+}
+
+/// The escalation, to the desk and to a mailbox the server refuses for good.
+fn to_the_desk_and_an_unknown_mailbox() -> EmailPayload {
+    let mut payload = escalated();
+    payload.to = vec![
+        "escalations@vianet.test".to_owned(),
+        "fail550-nobody@vianet.test".to_owned(),
+    ];
+    payload
+}
+
 #[tokio::test]
 async fn a_refused_recipient_does_not_keep_the_message_from_the_others() {
     let Some(server) = SmtpServer::start("a_refused_recipient_does_not_keep_the_message") else {
         return;
     };
     let transport = Transport::from_settings(&smtp_settings(&server.url(), 2)).unwrap();
-    let mut payload = escalated();
-    payload.to = vec![
-        "escalations@vianet.test".to_owned(),
-        "fail550-nobody@vianet.test".to_owned(),
-    ];
+    let payload = to_the_desk_and_an_unknown_mailbox();
 
     let refused = transport
         .send(&render(&payload, FROM).unwrap())
@@ -145,88 +159,30 @@ async fn a_refused_recipient_does_not_keep_the_message_from_the_others() {
 }
 
 #[tokio::test]
-async fn a_recipient_refused_for_now_sends_the_message_to_nobody_yet() {
-    let Some(server) = SmtpServer::start("a_recipient_refused_for_now") else {
-        return;
-    };
-    let transport = Transport::from_settings(&smtp_settings(&server.url(), 2)).unwrap();
-    let mut payload = escalated();
-    payload.to = vec![
-        "escalations@vianet.test".to_owned(),
-        "fail550-nobody@vianet.test".to_owned(),
-    ];
-    payload.cc = vec!["fail451-busy@csp.test".to_owned()];
-    let message = render(&payload, FROM).unwrap();
-
-    // A 451 ends the transaction before DATA: the retry is the only copy.
-    for _ in 0..3 {
-        let error = transport.send(&message).await.unwrap_err();
-        assert!(error.is_transient(), "{error}");
-        assert_eq!(error.code(), Some(451));
-    }
-    assert!(server.messages().is_empty());
-}
-
-#[tokio::test]
-async fn every_recipient_refused_is_a_permanent_failure() {
-    let Some(server) = SmtpServer::start("every_recipient_refused_is_a_permanent_failure") else {
-        return;
-    };
-    let transport = Transport::from_settings(&smtp_settings(&server.url(), 2)).unwrap();
-    let mut payload = escalated();
-    payload.to = vec!["fail550-a@vianet.test".to_owned()];
-    payload.cc = vec!["fail553-b@csp.test".to_owned()];
-
-    let error = transport
-        .send(&render(&payload, FROM).unwrap())
-        .await
-        .unwrap_err();
-
-    assert!(
-        matches!(
-            error,
-            SendError::Permanent {
-                code: Some(550),
-                ..
-            }
-        ),
-        "the first refusal is the one reported: {error}"
-    );
-    assert!(server.messages().is_empty());
-}
-
-#[tokio::test]
 async fn a_550_reply_is_permanent_with_the_servers_text() {
     let Some(server) = SmtpServer::start("a_550_reply_is_permanent_with_the_servers_text") else {
         return;
     };
     let transport = Transport::from_settings(&smtp_settings(&server.url(), 2)).unwrap();
-    let mut payload = escalated();
-    payload.to = vec!["fail550-escalations@vianet.test".to_owned()];
-    payload.cc = Vec::new();
+    // One recipient, then two refused with different codes: when every
+    // recipient is refused the message fails, with the first refusal.
+    for cc in [Vec::new(), vec!["fail553-desk@csp.test".to_owned()]] {
+        let mut payload = escalated();
+        payload.to = vec!["fail550-escalations@vianet.test".to_owned()];
+        payload.cc = cc;
 
-    let error = transport
-        .send(&render(&payload, FROM).unwrap())
-        .await
-        .unwrap_err();
-
-    assert!(
-        matches!(
-            error,
-            SendError::Permanent {
-                code: Some(550),
-                ..
-            }
-        ),
-        "{error}"
-    );
-    assert!(
-        error
-            .to_string()
-            .contains("recipient fail550-escalations@vianet.test refused on request"),
-        "{error}"
-    );
-    assert!(error.to_string().contains(&server.url()), "{error}");
+        let error = send_failing(&transport, &payload).await;
+        assert!(matches!(error, SendError::Permanent { .. }), "{error}");
+        assert_eq!(error.code(), Some(550), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("recipient fail550-escalations@vianet.test refused on request"),
+            "{error}"
+        );
+        assert!(error.to_string().contains(&server.url()), "{error}");
+    }
+    assert!(server.messages().is_empty());
 
     // The connection that saw the refusal is not reused in a broken state.
     transport
@@ -242,24 +198,18 @@ async fn a_451_for_one_recipient_is_transient() {
         return;
     };
     let transport = Transport::from_settings(&smtp_settings(&server.url(), 2)).unwrap();
-    let mut payload = escalated();
-    payload.cc = vec!["fail451-desk@csp.test".to_owned()];
-
-    let error = transport
-        .send(&render(&payload, FROM).unwrap())
-        .await
-        .unwrap_err();
-
-    assert!(
-        matches!(
-            error,
-            SendError::Transient {
-                code: Some(451),
-                ..
-            }
-        ),
-        "{error}"
-    );
+    // Alone, and beside a recipient refused for good: either way the 451
+    // ends the transaction before DATA, so each retry is the only copy.
+    let mut beside_a_refusal = to_the_desk_and_an_unknown_mailbox();
+    beside_a_refusal.cc = vec!["fail451-desk@csp.test".to_owned()];
+    let mut alone = escalated();
+    alone.cc = vec!["fail451-desk@csp.test".to_owned()];
+    for payload in [alone, beside_a_refusal.clone(), beside_a_refusal] {
+        let error = send_failing(&transport, &payload).await;
+        assert!(error.is_transient(), "{error}");
+        assert_eq!(error.code(), Some(451), "{error}");
+    }
+    assert!(server.messages().is_empty());
 }
 
 #[tokio::test]
