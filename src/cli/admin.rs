@@ -23,7 +23,7 @@ pub(super) async fn open_store(settings: &SettingsArgs) -> Result<Store, CliErro
 /// Applies pending migrations.
 pub async fn migrate(settings: &SettingsArgs) -> Result<ExitCode, CliError> {
     let store = open_store(settings).await?;
-    eoutln!("the {} database is up to date", store.backend());
+    eoutln!("the {} database is up to date", store.backend())?;
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }
@@ -59,7 +59,7 @@ pub async fn partners(
             eoutln!(
                 "registered partner `{}`; its API token (shown only once):",
                 partner.id
-            );
+            )?;
             output::secret(&token.token)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -70,15 +70,15 @@ pub async fn partners(
                 .set_capabilities(&id, &capabilities, Utc::now())
                 .await?;
             store.close().await;
-            eoutln!("replaced the capabilities of partner `{}`", partner.id);
-            outln!("{}", json_text(&partner));
+            eoutln!("replaced the capabilities of partner `{}`", partner.id)?;
+            outln!("{}", json_text(&partner))?;
             Ok(ExitCode::SUCCESS)
         }
         PartnersCommand::List => {
             let store = open_store(settings).await?;
             let partners = store.list_partners().await?;
             store.close().await;
-            outln!("{}", json_text(&json!({ "items": partners })));
+            outln!("{}", json_text(&json!({ "items": partners })))?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -102,7 +102,7 @@ pub async fn tokens(settings: &SettingsArgs, command: TokensCommand) -> Result<E
             eoutln!(
                 "created a token of role `{role}` for `{}` (shown only once):",
                 name.trim()
-            );
+            )?;
             output::secret(&token.token)?;
             Ok(ExitCode::SUCCESS)
         }

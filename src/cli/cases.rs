@@ -54,6 +54,6 @@ pub async fn run(settings: &SettingsArgs, command: CasesCommand) -> Result<ExitC
             json!({ "items": events })
         }
     };
-    outln!("{}", json_text(&output));
+    outln!("{}", json_text(&output))?;
     Ok(ExitCode::SUCCESS)
 }

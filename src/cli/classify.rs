@@ -32,9 +32,9 @@ pub(super) fn load_policy(
         Err(LoadError::Diagnostics(diagnostics)) => {
             let diagnostics = diagnostics.in_dir(dir);
             match format {
-                ErrorFormat::Text => eout!("{}", diagnostics.render()),
-                ErrorFormat::Json if json_to_stdout => outln!("{}", diagnostics.to_json()),
-                ErrorFormat::Json => eoutln!("{}", diagnostics.to_json()),
+                ErrorFormat::Text => eout!("{}", diagnostics.render())?,
+                ErrorFormat::Json if json_to_stdout => outln!("{}", diagnostics.to_json())?,
+                ErrorFormat::Json => eoutln!("{}", diagnostics.to_json())?,
             }
             Ok(None)
         }
@@ -191,14 +191,14 @@ pub fn run(settings: &SettingsArgs, args: &ClassifyArgs) -> Result<ExitCode, Cli
         let (entries, errors) = parse_cases(&name, &text);
         for error in errors {
             failed = true;
-            eoutln!("{error}");
+            eoutln!("{error}")?;
         }
         for entry in entries {
             let input = match admitted(&policy, entry.result) {
                 Ok(input) => input,
                 Err(error) => {
                     failed = true;
-                    eoutln!("{}: case refused: {error}", entry.position);
+                    eoutln!("{}: case refused: {error}", entry.position)?;
                     continue;
                 }
             };

@@ -45,10 +45,10 @@ pub async fn run(settings: &SettingsArgs, command: OutboxCommand) -> Result<Exit
             let entry = entry?;
             eoutln!(
                 "outbox row `{id}` is queued again; a running `escalator serve` sends it within seconds"
-            );
+            )?;
             json!(entry)
         }
     };
-    outln!("{}", json_text(&output));
+    outln!("{}", json_text(&output))?;
     Ok(ExitCode::SUCCESS)
 }

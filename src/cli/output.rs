@@ -5,22 +5,23 @@
 //! the output is dropped, and the command still does its work (`rules fmt`
 //! still formats every file) and exits with its own code. Any other
 //! failure to write, such as a full disk behind a redirect, leaves the
-//! output incomplete: it is reported on stderr and the command exits 1 at
-//! once.
+//! output incomplete: the macros return it as an error, which the command
+//! passes up with `?`, so it ends with exit code 1 like any other error.
 
 use std::fmt::Arguments;
 use std::io::{self, Write};
+use std::path::PathBuf;
 
 use super::CliError;
 
 /// Writes to stdout (see the module's doc).
-pub fn stdout(args: Arguments<'_>) {
-    write_to(&mut io::stdout().lock(), args, "stdout");
+pub fn stdout(args: Arguments<'_>) -> Result<(), CliError> {
+    write_to(&mut io::stdout().lock(), args, "stdout")
 }
 
 /// Writes to stderr (see the module's doc).
-pub fn stderr(args: Arguments<'_>) {
-    write_to(&mut io::stderr().lock(), args, "stderr");
+pub fn stderr(args: Arguments<'_>) -> Result<(), CliError> {
+    write_to(&mut io::stderr().lock(), args, "stderr")
 }
 
 /// Writes a secret shown only once (an API token) alone on a line of
@@ -42,15 +43,13 @@ pub fn reader_gone(error: &io::Error) -> bool {
     error.kind() == io::ErrorKind::BrokenPipe
 }
 
-fn write_to(out: &mut impl Write, args: Arguments<'_>, name: &str) {
+fn write_to(out: &mut impl Write, args: Arguments<'_>, name: &str) -> Result<(), CliError> {
     match out.write_fmt(args).and_then(|()| out.flush()) {
-        Ok(()) => {}
-        Err(error) if reader_gone(&error) => {}
-        Err(error) => {
-            // stderr may be what failed; then there is nowhere left to say so.
-            let _ = writeln!(io::stderr(), "error: cannot write to {name}: {error}");
-            std::process::exit(1);
-        }
+        Err(error) if !reader_gone(&error) => Err(CliError::Io {
+            path: PathBuf::from(name),
+            source: error,
+        }),
+        _ => Ok(()),
     }
 }
 

@@ -45,11 +45,11 @@ fn check(dir: &Path, format: ErrorFormat) -> Result<ExitCode, CliError> {
                                 .map(|w| w.clone().in_dir(dir).to_json())
                                 .collect()
                         )
-                    );
+                    )?;
                 }
                 ErrorFormat::Text => {
                     for warning in &loaded.warnings {
-                        eoutln!("{}", warning.clone().in_dir(dir));
+                        eoutln!("{}", warning.clone().in_dir(dir))?;
                     }
                     let policy = &loaded.policy;
                     outln!(
@@ -59,7 +59,7 @@ fn check(dir: &Path, format: ErrorFormat) -> Result<ExitCode, CliError> {
                         counted(policy.rule_names().len(), "rule"),
                         counted(policy.requirement_names().len(), "requirement"),
                         counted(loaded.warnings.len(), "warning")
-                    );
+                    )?;
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -68,8 +68,8 @@ fn check(dir: &Path, format: ErrorFormat) -> Result<ExitCode, CliError> {
         Err(LoadError::Diagnostics(diagnostics)) => {
             let diagnostics = diagnostics.in_dir(dir);
             match format {
-                ErrorFormat::Json => outln!("{}", diagnostics.to_json()),
-                ErrorFormat::Text => eout!("{}", diagnostics.render()),
+                ErrorFormat::Json => outln!("{}", diagnostics.to_json())?,
+                ErrorFormat::Text => eout!("{}", diagnostics.render())?,
             }
             Ok(ExitCode::from(1))
         }
@@ -114,7 +114,7 @@ fn test(dir: &Path, coverage: bool, format: ErrorFormat) -> Result<ExitCode, Cli
         let tests = match parse_test_file(&name, &text) {
             Ok(tests) => tests,
             Err(message) => {
-                eoutln!("error: {message}");
+                eoutln!("error: {message}")?;
                 failed += 1;
                 continue;
             }
@@ -131,7 +131,7 @@ fn test(dir: &Path, coverage: bool, format: ErrorFormat) -> Result<ExitCode, Cli
                         "FAIL {} \"{}\"\n  the case is refused: {error}",
                         test.position,
                         test.name
-                    );
+                    )?;
                     failed += 1;
                     continue;
                 }
@@ -145,9 +145,9 @@ fn test(dir: &Path, coverage: bool, format: ErrorFormat) -> Result<ExitCode, Cli
                 passed += 1;
             } else {
                 failed += 1;
-                outln!("FAIL {} \"{}\"", test.position, test.name);
+                outln!("FAIL {} \"{}\"", test.position, test.name)?;
                 for problem in problems {
-                    outln!("  {problem}");
+                    outln!("  {problem}")?;
                 }
             }
         }
@@ -164,18 +164,18 @@ fn test(dir: &Path, coverage: bool, format: ErrorFormat) -> Result<ExitCode, Cli
             "coverage: {rules_hit} of {} rules and {requirements_hit} of {} requirements matched by a test",
             rules.len(),
             requirements.len()
-        );
+        )?;
         for rule in rules.iter().filter(|r| !matched_rules.contains(**r)) {
-            outln!("  not matched: rule \"{rule}\"");
+            outln!("  not matched: rule \"{rule}\"")?;
         }
         for requirement in requirements
             .iter()
             .filter(|r| !matched_requirements.contains(**r))
         {
-            outln!("  not matched: requirement \"{requirement}\"");
+            outln!("  not matched: requirement \"{requirement}\"")?;
         }
     }
-    outln!("{passed} passed, {failed} failed");
+    outln!("{passed} passed, {failed} failed")?;
     Ok(if failed > 0 {
         ExitCode::from(1)
     } else {
@@ -335,8 +335,8 @@ fn fmt(dir: &Path, check_only: bool) -> Result<ExitCode, CliError> {
         Ok(files) => files,
         Err(LoadError::Io { path, source }) => return Err(CliError::Io { path, source }),
         Err(LoadError::Diagnostics(diagnostics)) => {
-            eout!("{}", diagnostics.in_dir(dir).render());
-            eoutln!("error: nothing was formatted; fix the errors first");
+            eout!("{}", diagnostics.in_dir(dir).render())?;
+            eoutln!("error: nothing was formatted; fix the errors first")?;
             return Ok(ExitCode::from(1));
         }
     };
@@ -350,17 +350,17 @@ fn fmt(dir: &Path, check_only: bool) -> Result<ExitCode, CliError> {
             Ok(_) => {}
             Err(diagnostics) => {
                 broken = true;
-                eout!("{}", diagnostics.in_dir(dir).render());
+                eout!("{}", diagnostics.in_dir(dir).render())?;
             }
         }
     }
     if broken {
-        eoutln!("error: nothing was formatted; fix the syntax errors first");
+        eoutln!("error: nothing was formatted; fix the syntax errors first")?;
         return Ok(ExitCode::from(1));
     }
     if check_only {
         for (path, _) in &changes {
-            outln!("would reformat {}", path.display());
+            outln!("would reformat {}", path.display())?;
         }
         return Ok(if changes.is_empty() {
             ExitCode::SUCCESS
@@ -373,7 +373,7 @@ fn fmt(dir: &Path, check_only: bool) -> Result<ExitCode, CliError> {
             path: path.clone(),
             source,
         })?;
-        outln!("formatted {}", path.display());
+        outln!("formatted {}", path.display())?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -385,7 +385,7 @@ fn bench(dir: &Path, file: &Path) -> Result<ExitCode, CliError> {
     let (name, text) = read_input(file)?;
     let (entries, errors) = parse_cases(&name, &text);
     for error in &errors {
-        eoutln!("{error}");
+        eoutln!("{error}")?;
     }
     let mut cases = Vec::new();
     for entry in entries {
@@ -394,7 +394,7 @@ fn bench(dir: &Path, file: &Path) -> Result<ExitCode, CliError> {
                 let partner = input.partner.unwrap_or_default();
                 cases.push((input.case, partner));
             }
-            Err(error) => eoutln!("{}: case refused: {error}", entry.position),
+            Err(error) => eoutln!("{}: case refused: {error}", entry.position)?,
         }
     }
     if cases.is_empty() {
@@ -421,11 +421,11 @@ fn bench(dir: &Path, file: &Path) -> Result<ExitCode, CliError> {
         outln!(
             "pass {pass}: {classified} cases in {:.3} s ({rate:.0} cases/s)",
             elapsed.as_secs_f64()
-        );
+        )?;
         rates.push(rate);
     }
     rates.sort_by(f64::total_cmp);
-    outln!("cases: {}, repeated {repeat} times per pass", cases.len());
-    outln!("cases/s: {:.0}", rates[2]);
+    outln!("cases: {}, repeated {repeat} times per pass", cases.len())?;
+    outln!("cases/s: {:.0}", rates[2])?;
     Ok(ExitCode::SUCCESS)
 }

@@ -771,3 +771,25 @@ fn a_reader_that_went_away_ends_the_output_not_the_command() {
     let out = run(&dir, &["rules", "fmt", "--check"], None);
     assert_eq!(out.code, 0, "{}", out.stdout);
 }
+
+#[test]
+fn output_that_cannot_be_written_is_an_error_naming_the_stream() {
+    // /dev/full refuses every write with "no space left on device".
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return;
+    };
+    let (_temp, dir) = example_dir();
+    let output = Command::new(env!("CARGO_BIN_EXE_escalator"))
+        .arg("--rules")
+        .arg(&dir)
+        .args(["rules", "check"])
+        .env_remove("ESCALATOR_RULES")
+        .env_remove("ESCALATOR_CONFIG")
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("error: stdout: "), "{stderr}");
+}
