@@ -2,12 +2,12 @@
 //! Tokens go alone to stdout (one line) so scripts can capture them;
 //! everything else goes to stderr.
 
-use super::output::{self, eoutln, outln};
 use std::process::ExitCode;
 
 use chrono::Utc;
 use serde_json::json;
 
+use super::output::{self, eoutln, outln};
 use super::{CapabilityArgs, CliError, PartnersCommand, TokenRole, TokensCommand};
 use crate::case::{Capabilities, EmailAddress};
 use crate::config::{Settings, SettingsArgs};

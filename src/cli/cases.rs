@@ -1,13 +1,13 @@
 //! `escalator cases list|show|events`: read stored cases as JSON, for
 //! operators (every partner's cases; no token needed, the database is).
 
-use super::output::outln;
 use std::process::ExitCode;
 
 use chrono::Utc;
 use serde_json::json;
 
 use super::admin::{json_text, open_store};
+use super::output::outln;
 use super::{CasesCommand, CliError};
 use crate::config::SettingsArgs;
 use crate::store::{CaseQuery, Scope, MAX_PAGE};

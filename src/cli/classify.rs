@@ -3,37 +3,47 @@
 //! printed, and reading cases from a JSON object, an array or JSON lines,
 //! each with its position so a refused case can be named.
 
-use super::output::{self, eout, eoutln, outln};
-use std::io::{Read as _, Write as _};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde_json::Value;
 
+use super::output::{self, eout, eoutln};
 use super::{ClassifyArgs, CliError, ErrorFormat, OutputFormat};
 use crate::case::{Capabilities, Case, CaseError, CaseInput};
 use crate::config::{Settings, SettingsArgs};
-use crate::policy::{LoadError, Outcome, Policy};
+use crate::policy::{LoadError, Loaded, Outcome, Policy};
 
 /// The policy directory the settings name.
 pub(super) fn rules_dir(settings: &SettingsArgs) -> Result<PathBuf, CliError> {
     Ok(Settings::resolve_offline(settings)?.rules_dir)
 }
 
-/// Loads the policy; on errors prints them (text to stderr, JSON to `json_out`'s choice) and returns `None`.
-pub(super) fn load_policy(
-    dir: &Path,
-    format: ErrorFormat,
-    json_to_stdout: bool,
-) -> Result<Option<Policy>, CliError> {
+/// The policy in `dir`, its warnings and errors naming their files as
+/// paths in `dir`, as the command line prints them (see
+/// [`Diagnostic::in_dir`](crate::policy::diagnostics::Diagnostic::in_dir)).
+pub(super) fn load_dir(dir: &Path) -> Result<Loaded, LoadError> {
     match Policy::load_dir(dir) {
+        Ok(mut loaded) => {
+            loaded.warnings = loaded.warnings.into_iter().map(|w| w.in_dir(dir)).collect();
+            Ok(loaded)
+        }
+        Err(LoadError::Diagnostics(diagnostics)) => {
+            Err(LoadError::Diagnostics(diagnostics.in_dir(dir)))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Loads the policy; on errors prints them on stderr (as text or JSON) and returns `None`.
+pub(super) fn load_policy(dir: &Path, format: ErrorFormat) -> Result<Option<Policy>, CliError> {
+    match load_dir(dir) {
         Ok(loaded) => Ok(Some(loaded.policy)),
         Err(LoadError::Io { path, source }) => Err(CliError::Io { path, source }),
         Err(LoadError::Diagnostics(diagnostics)) => {
-            let diagnostics = diagnostics.in_dir(dir);
             match format {
                 ErrorFormat::Text => eout!("{}", diagnostics.render())?,
-                ErrorFormat::Json if json_to_stdout => outln!("{}", diagnostics.to_json())?,
                 ErrorFormat::Json => eoutln!("{}", diagnostics.to_json())?,
             }
             Ok(None)
@@ -171,7 +181,7 @@ pub(super) fn read_partner(path: &Path) -> Result<Capabilities, CliError> {
 pub fn run(settings: &SettingsArgs, args: &ClassifyArgs) -> Result<ExitCode, CliError> {
     let dir = rules_dir(settings)?;
     let partner_override = args.partner.as_deref().map(read_partner).transpose()?;
-    let Some(policy) = load_policy(&dir, args.error_format, false)? else {
+    let Some(policy) = load_policy(&dir, args.error_format)? else {
         return Ok(ExitCode::from(1));
     };
     let inputs: Vec<PathBuf> = if args.files.is_empty() {
@@ -222,18 +232,13 @@ pub fn run(settings: &SettingsArgs, args: &ClassifyArgs) -> Result<ExitCode, Cli
                 }
             };
             first = false;
-            match writeln!(out, "{}", text.trim_end_matches('\n')) {
-                Ok(()) => {}
-                // The rest is still read and checked, so the exit code
-                // still says whether every case was admitted.
-                Err(error) if output::reader_gone(&error) => reader_gone = true,
-                Err(source) => {
-                    return Err(CliError::Io {
-                        path: PathBuf::from("stdout"),
-                        source,
-                    })
-                }
-            }
+            // The rest is still read and checked once the reader is gone,
+            // so the exit code still says whether every case was admitted.
+            reader_gone = !output::write(
+                &mut out,
+                format_args!("{}\n", text.trim_end_matches('\n')),
+                "stdout",
+            )?;
         }
     }
     Ok(if failed {

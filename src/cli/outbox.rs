@@ -2,13 +2,13 @@
 //! (failed) one back in the queue. Operators hold the database, not a token,
 //! so these read and write it directly, as JSON on stdout like `cases`.
 
-use super::output::{eoutln, outln};
 use std::process::ExitCode;
 
 use chrono::Utc;
 use serde_json::json;
 
 use super::admin::{json_text, open_store};
+use super::output::{eoutln, outln};
 use super::{CliError, OutboxCommand};
 use crate::config::SettingsArgs;
 use crate::store::{MAX_PAGE, OUTBOX_STATUSES};

@@ -16,12 +16,25 @@ use super::CliError;
 
 /// Writes to stdout (see the module's doc).
 pub fn stdout(args: Arguments<'_>) -> Result<(), CliError> {
-    write_to(&mut io::stdout().lock(), args, "stdout")
+    write(&mut io::stdout().lock(), args, "stdout").map(drop)
 }
 
 /// Writes to stderr (see the module's doc).
 pub fn stderr(args: Arguments<'_>) -> Result<(), CliError> {
-    write_to(&mut io::stderr().lock(), args, "stderr")
+    write(&mut io::stderr().lock(), args, "stderr").map(drop)
+}
+
+/// Writes to `out` (the stream `name`) and says whether its reader is
+/// still there; a closed pipe is not an error, any other failure is.
+pub fn write(out: &mut impl Write, args: Arguments<'_>, name: &str) -> Result<bool, CliError> {
+    match out.write_fmt(args).and_then(|()| out.flush()) {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+        Err(source) => Err(CliError::Io {
+            path: PathBuf::from(name),
+            source,
+        }),
+    }
 }
 
 /// Writes a secret shown only once (an API token) alone on a line of
@@ -36,21 +49,6 @@ pub fn secret(token: &str) -> Result<(), CliError> {
                 "cannot write the token to stdout ({error}); it is stored only as a hash, so issue a new one"
             ))
         })
-}
-
-/// Whether a failed write only means the reader went away.
-pub fn reader_gone(error: &io::Error) -> bool {
-    error.kind() == io::ErrorKind::BrokenPipe
-}
-
-fn write_to(out: &mut impl Write, args: Arguments<'_>, name: &str) -> Result<(), CliError> {
-    match out.write_fmt(args).and_then(|()| out.flush()) {
-        Err(error) if !reader_gone(&error) => Err(CliError::Io {
-            path: PathBuf::from(name),
-            source: error,
-        }),
-        _ => Ok(()),
-    }
 }
 
 /// `println!` that survives a closed pipe.

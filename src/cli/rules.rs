@@ -2,7 +2,6 @@
 //! prints results to stdout and problems to stderr, and returns 0 on
 //! success, 1 on anything the author must fix.
 
-use super::output::{eout, eoutln, outln};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,12 +9,15 @@ use std::time::Instant;
 
 use serde_json::{Map, Value};
 
-use super::classify::{admitted, load_policy, parse_cases, read_input, rules_dir, InputError};
+use super::classify::{
+    admitted, load_dir, load_policy, parse_cases, read_input, rules_dir, InputError,
+};
+use super::output::{eout, eoutln, outln};
 use super::{CliError, ErrorFormat, RulesCommand};
 use crate::case::{Case, Tier};
 use crate::config::SettingsArgs;
 use crate::policy::diagnostics::counted;
-use crate::policy::{format_source, read_sources, LoadError, Outcome, Policy};
+use crate::policy::{format_source, read_sources, LoadError, Outcome};
 
 /// Runs one `rules` subcommand.
 pub fn run(settings: &SettingsArgs, command: RulesCommand) -> Result<ExitCode, CliError> {
@@ -32,24 +34,18 @@ pub fn run(settings: &SettingsArgs, command: RulesCommand) -> Result<ExitCode, C
 }
 
 fn check(dir: &Path, format: ErrorFormat) -> Result<ExitCode, CliError> {
-    match Policy::load_dir(dir) {
+    match load_dir(dir) {
         Ok(loaded) => {
             match format {
                 ErrorFormat::Json => {
                     outln!(
                         "{}",
-                        Value::Array(
-                            loaded
-                                .warnings
-                                .iter()
-                                .map(|w| w.clone().in_dir(dir).to_json())
-                                .collect()
-                        )
+                        Value::Array(loaded.warnings.iter().map(|w| w.to_json()).collect())
                     )?;
                 }
                 ErrorFormat::Text => {
                     for warning in &loaded.warnings {
-                        eoutln!("{}", warning.clone().in_dir(dir))?;
+                        eoutln!("{warning}")?;
                     }
                     let policy = &loaded.policy;
                     outln!(
@@ -66,7 +62,6 @@ fn check(dir: &Path, format: ErrorFormat) -> Result<ExitCode, CliError> {
         }
         Err(LoadError::Io { path, source }) => Err(CliError::Io { path, source }),
         Err(LoadError::Diagnostics(diagnostics)) => {
-            let diagnostics = diagnostics.in_dir(dir);
             match format {
                 ErrorFormat::Json => outln!("{}", diagnostics.to_json())?,
                 ErrorFormat::Text => eout!("{}", diagnostics.render())?,
@@ -87,7 +82,7 @@ struct TestCase {
 }
 
 fn test(dir: &Path, coverage: bool, format: ErrorFormat) -> Result<ExitCode, CliError> {
-    let Some(policy) = load_policy(dir, format, false)? else {
+    let Some(policy) = load_policy(dir, format)? else {
         return Ok(ExitCode::from(1));
     };
     let tests_dir = dir.join("tests");
@@ -379,7 +374,7 @@ fn fmt(dir: &Path, check_only: bool) -> Result<ExitCode, CliError> {
 }
 
 fn bench(dir: &Path, file: &Path) -> Result<ExitCode, CliError> {
-    let Some(policy) = load_policy(dir, ErrorFormat::Text, false)? else {
+    let Some(policy) = load_policy(dir, ErrorFormat::Text)? else {
         return Ok(ExitCode::from(1));
     };
     let (name, text) = read_input(file)?;

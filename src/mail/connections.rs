@@ -216,7 +216,7 @@ async fn transaction(
         }
         options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
     }
-    let result = async {
+    let exchange = async {
         connection
             .command(Mail::new(envelope.from().cloned(), options))
             .await?;
@@ -231,28 +231,35 @@ async fn transaction(
                 Err(error) => return Err(error),
             }
         }
-        if refused.len() == envelope.to().len() {
+        if !refused.is_empty() && refused.len() == envelope.to().len() {
             // The session stays usable once the transaction is reset.
             connection.command(Rset).await?;
-            return Ok(Err(refused));
+            let (_, first) = refused.swap_remove(0);
+            return Ok(Exchange::AllRefused(first));
         }
         connection.command(Data).await?;
         connection.message(message).await?;
-        Ok(Ok(refused))
+        Ok(Exchange::Sent(refused))
     }
     .await;
-    match result {
-        Ok(Ok(refused)) => Ok(refused),
-        Ok(Err(refused)) => match refused.into_iter().next() {
-            Some((_, first)) => Err(DirectError::Smtp(first)),
-            None => Err(DirectError::Unsupported("the message names no recipient")),
-        },
+    match exchange {
+        Ok(Exchange::Sent(refused)) => Ok(refused),
+        Ok(Exchange::AllRefused(first)) => Err(DirectError::Smtp(first)),
         Err(error) => {
             // As lettre does: a session left mid-transaction is not reused.
             connection.abort().await;
             Err(DirectError::Smtp(error))
         }
     }
+}
+
+/// How a transaction the server saw through to its end came out.
+enum Exchange {
+    /// The message went to every recipient but these.
+    Sent(Vec<Refused>),
+    /// Every recipient was refused (the first refusal); nothing was sent
+    /// and the session was reset for the next message.
+    AllRefused(lettre::transport::smtp::Error),
 }
 
 /// Decodes `%XX` escapes in a URL's user name or password.

@@ -162,6 +162,10 @@ impl Dim {
     }
 }
 
+/// How deep [`guards_of`] looks through `and`s and lets: guards deeper in a
+/// condition are still tested, only not indexed.
+const MAX_GUARD_DEPTH: usize = 64;
+
 /// Collects the guards among the top-level conjuncts of a condition, through lets.
 /// Each let is looked through once (`seen`): a let may use an earlier one
 /// more than once (`let b = a and a`), and a chain of such lets would
@@ -174,7 +178,7 @@ fn guards_of(
     depth: usize,
 ) {
     // Lets nest only backwards, but stay bounded anyway.
-    if depth > 64 {
+    if depth > MAX_GUARD_DEPTH {
         return;
     }
     match c.nodes.get(node as usize) {
@@ -190,7 +194,7 @@ fn guards_of(
         Some(Node::Let(index)) => {
             // Past the depth bound the let is not looked into, so not marked:
             // a shallower use of it may still find its guards.
-            if depth >= 64 || !seen.insert(*index) {
+            if depth >= MAX_GUARD_DEPTH || !seen.insert(*index) {
                 return;
             }
             if let Some(inner) = c.lets.get(*index as usize) {

@@ -234,20 +234,14 @@ impl Keywords {
 /// reader expects. Every case-insensitive `contains` lower-cases both sides
 /// with this.
 pub fn lowercase(text: &str) -> String {
-    // `str::to_lowercase` is faster than lower-casing letter by letter, and
-    // differs from it only in the `ς` that the replacement undoes.
-    let lower = text.to_lowercase();
-    if lower.contains('ς') {
-        lower.replace('ς', "σ")
-    } else {
-        lower
-    }
+    let mut lower = String::with_capacity(text.len());
+    lowercase_into(text, &mut lower);
+    lower
 }
 
-/// Writes `text` lower-cased as [`lowercase`] does into `out`, replacing
-/// what it held, without allocating once `out` has grown: ASCII in place,
-/// anything else a character at a time (which is what [`lowercase`] comes
-/// to, `ς` written as `σ`).
+/// [`lowercase`] into `out`, replacing what it held, without allocating
+/// once `out` has grown: ASCII in place, anything else a character at a
+/// time, `ς` written as `σ`.
 pub fn lowercase_into(text: &str, out: &mut String) {
     out.clear();
     if text.is_ascii() {

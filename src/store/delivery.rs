@@ -66,8 +66,9 @@ pub struct ClaimedEmail {
 }
 
 /// A recipient the server refused although it accepted the message for
-/// the others (an unknown mailbox among the `notify` addresses, say).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// the others (an unknown mailbox among the `notify` addresses, say). As
+/// JSON, one entry of an `email_sent` event's `refused`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RefusedRecipient {
     /// The address.
     pub recipient: String,
@@ -286,11 +287,7 @@ async fn record_one(
         DeliveryOutcome::Sent { refused } => {
             let mut data = email_data(email, attempts, None);
             if !refused.is_empty() {
-                let refused: Vec<Value> = refused
-                    .iter()
-                    .map(|r| json!({"recipient": r.recipient, "error": r.error}))
-                    .collect();
-                data.insert("refused".to_owned(), Value::Array(refused));
+                data.insert("refused".to_owned(), json!(refused));
             }
             email_event(tx, email, "email_sent", &data, result.at).await?;
         }
