@@ -147,6 +147,22 @@ impl Printer<'_> {
         self.last_comment_end = None;
     }
 
+    /// Moves the comments that sit inside code just printed on one line
+    /// (those before `end`) to the end of that line, in source order.
+    fn end_line(&mut self, end: usize) {
+        while let Some(comment) = self.comments.get(self.next) {
+            if comment.start >= end {
+                break;
+            }
+            let text = comment.text.clone();
+            self.next += 1;
+            if let Some(last) = self.lines.last_mut() {
+                last.push_str("  ");
+                last.push_str(&text);
+            }
+        }
+    }
+
     fn has_comment_within(&self, start: usize, end: usize) -> bool {
         self.comments[self.next..]
             .iter()
@@ -240,6 +256,7 @@ fn statement_lines(p: &mut Printer<'_>, statement: &Statement) {
                 2,
                 format!("needs {}", needs.join(", ")),
             );
+            p.end_line(req.needs.span.end);
             p.line(req.close.start, 0, 2, "}".to_owned());
         }
         Statement::Rule(rule) => {
@@ -293,15 +310,19 @@ fn statement_lines(p: &mut Printer<'_>, statement: &Statement) {
                     2,
                     format!("notify {}", addresses.join(", ")),
                 );
+                p.end_line(notify.span.end);
             }
             p.line(rule.close.start, 0, 2, "}".to_owned());
         }
-        Statement::Default(decl) => p.line(
-            decl.span.start,
-            0,
-            0,
-            format!("default {} because \"{}\"", decl.tier, decl.because.raw),
-        ),
+        Statement::Default(decl) => {
+            p.line(
+                decl.span.start,
+                0,
+                0,
+                format!("default {} because \"{}\"", decl.tier, decl.because.raw),
+            );
+            p.end_line(decl.span.end);
+        }
     }
 }
 
@@ -310,6 +331,7 @@ fn list_lines(p: &mut Printer<'_>, anchor: usize, indent: usize, head: String, l
     let commented = p.has_comment_within(list.span.start, list.span.end);
     if (indent + one_line.chars().count() <= WIDTH && !commented) || list.items.is_empty() {
         p.line(anchor, indent, indent, one_line);
+        p.end_line(list.span.end);
         return;
     }
     p.line(anchor, indent, indent, format!("{head}["));
@@ -329,33 +351,86 @@ fn list_lines(p: &mut Printer<'_>, anchor: usize, indent: usize, head: String, l
     );
 }
 
+/// Prints a condition after `head`: on one line when it fits and holds no
+/// comment, otherwise one top-level operand per line, so that a comment
+/// stays beside the operand it was written next to.
 fn expr_lines(p: &mut Printer<'_>, anchor: usize, indent: usize, head: String, expr: &Expr) {
-    let one_line = format!("{head}{}", expr_text(expr));
+    let span = expr.span();
     let (operands, joiner, prec) = match expr {
         Expr::Or(operands, _) => (operands, "or", OR),
         Expr::And(operands, _) => (operands, "and", AND),
         _ => {
-            p.line(anchor, indent, indent, one_line);
+            operand_lines(p, anchor, indent, head, expr, OR);
             return;
         }
     };
-    if indent + one_line.chars().count() <= WIDTH {
+    // Broken at a comment before the last operand, or at a list with a
+    // comment inside. A comment within the last operand moves to the end
+    // of the line either way, so the choice is the same when the printed
+    // text is printed again.
+    let last_start = operands.last().map_or(span.end, |last| last.span().start);
+    let commented = p.has_comment_within(span.start, last_start)
+        || operands
+            .iter()
+            .any(|operand| commented_list(p, operand).is_some());
+    let one_line = format!("{head}{}", expr_text(expr));
+    if indent + one_line.chars().count() <= WIDTH && !commented {
         p.line(anchor, indent, indent, one_line);
+        p.end_line(span.end);
         return;
     }
     for (i, operand) in operands.iter().enumerate() {
-        let text = child_text(operand, prec);
         if i == 0 {
-            p.line(anchor, indent, indent, format!("{head}{text}"));
+            operand_lines(p, anchor, indent, head.clone(), operand, prec);
         } else {
-            p.line(
-                operand.span().start,
-                indent + 2,
-                indent + 2,
-                format!("{joiner} {text}"),
-            );
+            let start = operand.span().start;
+            operand_lines(p, start, indent + 2, format!("{joiner} "), operand, prec);
         }
     }
+}
+
+/// Prints one operand of a condition after `head`. A test against a list
+/// with a comment inside prints the list one item per line, as `values`
+/// does; anything else is one line, its inner comments moved to its end.
+fn operand_lines(
+    p: &mut Printer<'_>,
+    anchor: usize,
+    indent: usize,
+    head: String,
+    operand: &Expr,
+    prec: u8,
+) {
+    if let Some((value, keyword, list)) = commented_list(p, operand) {
+        let head = format!("{head}{} {keyword} ", value_text(value));
+        list_lines(p, anchor, indent, head, list);
+        return;
+    }
+    p.line(
+        anchor,
+        indent,
+        indent,
+        format!("{head}{}", child_text(operand, prec)),
+    );
+    p.end_line(operand.span().end);
+}
+
+/// The value, keyword and list of an operand that tests against a list
+/// with a comment inside.
+fn commented_list<'e>(
+    p: &Printer<'_>,
+    operand: &'e Expr,
+) -> Option<(&'e Value, &'static str, &'e List)> {
+    let Expr::Test(test) = operand else {
+        return None;
+    };
+    let (value, keyword, list) = match &test.kind {
+        TestKind::In(value, list) => (value, "in", list),
+        TestKind::ContainsAny(value, list) => (value, "contains any", list),
+        TestKind::ContainsAll(value, list) => (value, "contains all", list),
+        _ => return None,
+    };
+    p.has_comment_within(list.span.start, list.span.end)
+        .then_some((value, keyword, list))
 }
 
 const OR: u8 = 1;

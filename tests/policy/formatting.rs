@@ -44,15 +44,19 @@ fn format_checked(file: &SourceFile) -> String {
         "formatting {} twice must give the same text",
         file.name
     );
+    // Every comment is kept, and in the order it was written.
+    let mut after = 0;
     for line in file.text.lines() {
         if let Some(at) = line.find("# ") {
             let comment = line[at..].trim_end();
             if !line[..at].contains('"') {
-                assert!(
-                    formatted.contains(comment),
-                    "comment {comment:?} of {} must be kept",
-                    file.name
-                );
+                let found = formatted[after..].find(comment).unwrap_or_else(|| {
+                    panic!(
+                        "comment {comment:?} of {} must be kept, after the ones before it",
+                        file.name
+                    )
+                });
+                after += found + comment.len();
             }
         }
     }
@@ -117,6 +121,34 @@ fn comments_stay_where_they_were() {
     assert_eq!(
         formatted,
         "# header\n\nlet a = gaps.any  # why a\n\n# before the rule\nrule \"r\" {\n  when a  # inline\n  # before then\n  then escalate\n  # before the end\n}\n# trailing\n"
+    );
+}
+
+#[test]
+fn comments_inside_conditions_and_lists_stay_beside_their_code() {
+    let text = "let c1 = category in [\n  \"fraud\",  # the fraud one\n  \"quota\",  # the quota one\n]\n\
+                let c2 = c1\n  # own line inside condition\n  and product == \"m365\"\n\
+                let c3 = not (c1 # nested\n or c2)\n\
+                rule \"c\" {\n  when c2 or text contains any [\"x\", # why x\n \"y\"]\n  then escalate\n\
+                notify \"a@example.com\", # first\n \"b@example.com\"\n}\n\
+                requirement \"q\" {\n  when c3\n  needs training \"a\",  # why a\n    tooling \"b\"\n}\n\
+                default partner because \"d\" # last\n";
+    let formatted = format_checked(&SourceFile {
+        name: "c.rules".to_owned(),
+        text: text.to_owned(),
+    });
+    assert_eq!(
+        formatted,
+        "let c1 = category in [\n  \"fraud\",  # the fraud one\n  \"quota\",  # the quota one\n]\n\
+         let c2 = c1\n  # own line inside condition\n  and product == \"m365\"\n\
+         let c3 = not (c1 or c2)  # nested\n\
+         \n\
+         rule \"c\" {\n  when c2\n    or text contains any [\n      \"x\",  # why x\n      \"y\",\n    ]\n\
+         \x20 then escalate\n  notify \"a@example.com\", \"b@example.com\"  # first\n}\n\
+         \n\
+         requirement \"q\" {\n  when c3\n  needs training \"a\", tooling \"b\"  # why a\n}\n\
+         \n\
+         default partner because \"d\"  # last\n"
     );
 }
 
