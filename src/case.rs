@@ -41,6 +41,8 @@ pub struct CaseError {
     pub message: String,
     /// Whether the field is one the contract does not know.
     pub kind: CaseErrorKind,
+    /// For an unknown field, the known one its name is closest to.
+    pub closest: Option<String>,
 }
 
 /// The two classes of refusal the API distinguishes (`invalid_field`, `unknown_field`).
@@ -59,15 +61,22 @@ impl CaseError {
             field: field.into(),
             message: message.into(),
             kind: CaseErrorKind::Invalid,
+            closest: None,
         }
     }
 
-    /// A field the contract does not know.
-    pub fn unknown(field: impl Into<String>) -> Self {
+    /// A field the contract does not know, with the known field its name
+    /// is closest to, when one is close (`severty`: `severity`).
+    pub fn unknown(field: impl Into<String>, closest: Option<String>) -> Self {
+        let message = match &closest {
+            Some(name) => format!("unknown field; did you mean `{name}`?"),
+            None => "unknown field".to_owned(),
+        };
         Self {
             field: field.into(),
-            message: "unknown field".to_owned(),
+            message,
             kind: CaseErrorKind::Unknown,
+            closest,
         }
     }
 }
@@ -716,7 +725,10 @@ impl Fields {
             .find(|key| !known.contains(&key.as_str()))
         {
             None => Ok(fields),
-            Some(key) => Err(CaseError::unknown(fields.path_of(key))),
+            Some(key) => Err(CaseError::unknown(
+                fields.path_of(key),
+                crate::policy::suggest::suggest(key, known.iter().copied()),
+            )),
         }
     }
 

@@ -215,6 +215,7 @@ fn parse_transition(body: &Value) -> Result<TransitionBody, ApiError> {
     {
         return Err(ApiError::UnknownField {
             field: unknown.clone(),
+            closest: None,
         });
     }
     let to = match map.get("to") {

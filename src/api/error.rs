@@ -25,10 +25,12 @@ pub enum ApiError {
         message: String,
     },
     /// A field the contract does not know (400 `unknown_field`).
-    #[error("unknown field `{field}`")]
+    #[error("unknown field `{field}`{}", closest.as_ref().map(|name| format!("; did you mean `{name}`?")).unwrap_or_default())]
     UnknownField {
         /// Dotted path of the field.
         field: String,
+        /// The known field its name is closest to, when one is close.
+        closest: Option<String>,
     },
     /// A bad query parameter (400 `bad_parameter`).
     #[error("query parameter `{parameter}`: {message}")]
@@ -138,7 +140,7 @@ impl ApiError {
     pub fn body(&self) -> Value {
         let mut error = json!({"code": self.code(), "message": self.to_string()});
         match self {
-            ApiError::InvalidField { field, .. } | ApiError::UnknownField { field } => {
+            ApiError::InvalidField { field, .. } | ApiError::UnknownField { field, .. } => {
                 error["field"] = json!(field);
             }
             ApiError::BadParameter { parameter, .. } => error["field"] = json!(parameter),
@@ -153,7 +155,10 @@ impl ApiError {
 impl From<CaseError> for ApiError {
     fn from(error: CaseError) -> Self {
         match error.kind {
-            CaseErrorKind::Unknown => ApiError::UnknownField { field: error.field },
+            CaseErrorKind::Unknown => ApiError::UnknownField {
+                field: error.field,
+                closest: error.closest,
+            },
             CaseErrorKind::Invalid => ApiError::InvalidField {
                 field: error.field,
                 message: error.message,
@@ -233,12 +238,16 @@ mod tests {
 
     #[test]
     fn a_case_error_keeps_its_field_and_class() {
-        let unknown = ApiError::from(CaseError::unknown("severty"));
+        let unknown = ApiError::from(CaseError::unknown("severty", Some("severity".to_owned())));
         assert_eq!(
             (unknown.status(), unknown.code()),
             (StatusCode::BAD_REQUEST, "unknown_field")
         );
         assert_eq!(unknown.body()["error"]["field"], "severty");
+        assert_eq!(
+            unknown.body()["error"]["message"],
+            "unknown field `severty`; did you mean `severity`?"
+        );
         let invalid = ApiError::from(CaseError::invalid("customer.tenant", "is required"));
         let body = invalid.body();
         assert_eq!(body["error"]["code"], "invalid_field");

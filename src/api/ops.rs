@@ -17,7 +17,7 @@ use super::json::JsonBody;
 use super::schemas;
 use super::state::AppState;
 use crate::case::Case;
-use crate::policy::LoadError;
+use crate::policy::{Diagnostic, LoadError};
 use crate::telemetry::StageLabel;
 use crate::workflow::{Actor, Role, Stage};
 
@@ -104,14 +104,9 @@ pub async fn reload_policy(
         }
         Err(LoadError::Io { path, source }) => {
             tracing::warn!(path = %path.display(), %source, "policy reload refused; the running policy is kept");
-            Err(ApiError::PolicyInvalid(vec![json!({
-                "file": path.display().to_string(),
-                "line": 0,
-                "column": 0,
-                "severity": "error",
-                "message": format!("cannot read the policy: {source}"),
-                "help": "check the policy directory (`ESCALATOR_RULES`) and its permissions",
-            })]))
+            Err(ApiError::PolicyInvalid(vec![
+                Diagnostic::unreadable_policy(&path, &source).to_json(),
+            ]))
         }
     }
 }

@@ -301,6 +301,23 @@ pub struct PolicyDiagnostic {
     /// How to fix it.
     #[schema(required = true)]
     pub help: Option<String>,
+    /// Other places that explain it (the first of two duplicates, the
+    /// stronger rule); often empty.
+    pub notes: Vec<PolicyNote>,
+}
+
+/// A place a policy diagnostic points at.
+#[derive(ToSchema)]
+pub struct PolicyNote {
+    /// The policy file.
+    #[schema(required = true)]
+    pub file: Option<String>,
+    /// 1-based line (0 without a location).
+    pub line: u32,
+    /// 1-based column (0 without a location).
+    pub column: u32,
+    /// What the place has to do with the finding.
+    pub message: String,
 }
 
 /// A successful policy reload.

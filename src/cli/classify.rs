@@ -13,7 +13,7 @@ use super::output::{self, eout, eoutln};
 use super::{ClassifyArgs, CliError, ErrorFormat, OutputFormat};
 use crate::case::{Capabilities, Case, CaseError, CaseInput};
 use crate::config::{Settings, SettingsArgs};
-use crate::policy::{LoadError, Loaded, Outcome, Policy};
+use crate::policy::{Diagnostic, LoadError, Loaded, Outcome, Policy};
 
 /// The policy directory the settings name.
 pub(super) fn rules_dir(settings: &SettingsArgs) -> Result<PathBuf, CliError> {
@@ -40,7 +40,14 @@ pub(super) fn load_dir(dir: &Path) -> Result<Loaded, LoadError> {
 pub(super) fn load_policy(dir: &Path, format: ErrorFormat) -> Result<Option<Policy>, CliError> {
     match load_dir(dir) {
         Ok(loaded) => Ok(Some(loaded.policy)),
-        Err(LoadError::Io { path, source }) => Err(CliError::Io { path, source }),
+        Err(LoadError::Io { path, source }) => match format {
+            ErrorFormat::Json => {
+                let unreadable = Diagnostic::unreadable_policy(&path, &source);
+                eoutln!("{}", Value::Array(vec![unreadable.to_json()]))?;
+                Ok(None)
+            }
+            ErrorFormat::Text => Err(CliError::Io { path, source }),
+        },
         Err(LoadError::Diagnostics(diagnostics)) => {
             match format {
                 ErrorFormat::Text => eout!("{}", diagnostics.render())?,
@@ -59,6 +66,19 @@ pub(super) struct Entry {
     pub result: Result<CaseInput, CaseError>,
 }
 
+/// One item of an input, in the order it was written: a case, or a part
+/// that is not JSON at all.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "nearly every item is a case; boxing each would only add an allocation"
+)]
+pub(super) enum Parsed {
+    /// A case, admitted or refused.
+    Case(Entry),
+    /// Invalid JSON.
+    Invalid(InputError),
+}
+
 /// Why an input could not be read as cases at all.
 pub(super) struct InputError {
     /// `FILE:LINE:COL` (or the position of the line in JSON lines).
@@ -67,52 +87,50 @@ pub(super) struct InputError {
     pub message: String,
 }
 
-/// Reads cases from one input: a JSON object, an array of objects, or JSON lines.
-pub(super) fn parse_cases(name: &str, text: &str) -> (Vec<Entry>, Vec<InputError>) {
-    let mut entries = Vec::new();
-    let mut errors = Vec::new();
+/// Reads cases from one input: a JSON object, an array of objects, or JSON
+/// lines, each case or invalid part in the order it was written.
+pub(super) fn parse_cases(name: &str, text: &str) -> Vec<Parsed> {
+    let case = |position: String, value: &Value| {
+        Parsed::Case(Entry {
+            position,
+            result: Case::from_json_with_partner(value),
+        })
+    };
     if text.trim().is_empty() {
-        return (entries, errors);
+        return Vec::new();
     }
     match serde_json::from_str::<Value>(text) {
-        Ok(Value::Array(items)) => {
-            for (index, item) in items.iter().enumerate() {
-                entries.push(Entry {
-                    position: format!("{name}[{index}]"),
-                    result: Case::from_json_with_partner(item),
-                });
-            }
-        }
-        Ok(value) => entries.push(Entry {
-            position: name.to_owned(),
-            result: Case::from_json_with_partner(&value),
-        }),
+        Ok(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| case(format!("{name}[{index}]"), item))
+            .collect(),
+        Ok(value) => vec![case(name.to_owned(), &value)],
         Err(error) => {
             let first_line = text
                 .lines()
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or_default();
             if error.line() > 1 && serde_json::from_str::<Value>(first_line).is_ok() {
-                for (number, line) in text.lines().enumerate() {
-                    if line.trim().is_empty() {
-                        continue;
-                    }
-                    match serde_json::from_str::<Value>(line) {
-                        Ok(value) => entries.push(Entry {
-                            position: format!("{name}:{}", number + 1),
-                            result: Case::from_json_with_partner(&value),
-                        }),
+                text.lines()
+                    .enumerate()
+                    .filter(|(_, line)| !line.trim().is_empty())
+                    .map(|(number, line)| match serde_json::from_str::<Value>(line) {
+                        Ok(value) => case(format!("{name}:{}", number + 1), &value),
                         Err(error) => {
-                            errors.push(InputError::invalid_json(name, number + 1, &error));
+                            Parsed::Invalid(InputError::invalid_json(name, number + 1, &error))
                         }
-                    }
-                }
+                    })
+                    .collect()
             } else {
-                errors.push(InputError::invalid_json(name, error.line(), &error));
+                vec![Parsed::Invalid(InputError::invalid_json(
+                    name,
+                    error.line(),
+                    &error,
+                ))]
             }
         }
     }
-    (entries, errors)
 }
 
 impl InputError {
@@ -134,6 +152,16 @@ impl InputError {
 impl std::fmt::Display for InputError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.position, self.message)
+    }
+}
+
+/// Why a case was refused, as the command line words it: a case that is
+/// not a JSON object is "the case", where the HTTP API names the body.
+pub(super) fn refusal(error: &CaseError) -> String {
+    if error.field == "(body)" {
+        format!("the case {}", error.message)
+    } else {
+        error.to_string()
     }
 }
 
@@ -197,18 +225,30 @@ pub fn run(settings: &SettingsArgs, args: &ClassifyArgs) -> Result<ExitCode, Cli
     // only checked, no longer classified or written.
     let mut reader_gone = false;
     for input in &inputs {
-        let (name, text) = read_input(input)?;
-        let (entries, errors) = parse_cases(&name, &text);
-        for error in errors {
-            failed = true;
-            eoutln!("{error}")?;
-        }
-        for entry in entries {
+        // An input that cannot be read is reported like a case that is
+        // refused: the other inputs are still classified.
+        let (name, text) = match read_input(input) {
+            Ok(read) => read,
+            Err(error) => {
+                failed = true;
+                eoutln!("error: {error}")?;
+                continue;
+            }
+        };
+        for parsed in parse_cases(&name, &text) {
+            let entry = match parsed {
+                Parsed::Case(entry) => entry,
+                Parsed::Invalid(error) => {
+                    failed = true;
+                    eoutln!("{error}")?;
+                    continue;
+                }
+            };
             let input = match admitted(&policy, entry.result) {
                 Ok(input) => input,
                 Err(error) => {
                     failed = true;
-                    eoutln!("{}: case refused: {error}", entry.position)?;
+                    eoutln!("{}: case refused: {}", entry.position, refusal(&error))?;
                     continue;
                 }
             };

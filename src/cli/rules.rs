@@ -10,14 +10,15 @@ use std::time::Instant;
 use serde_json::{Map, Value};
 
 use super::classify::{
-    admitted, load_dir, load_policy, parse_cases, read_input, rules_dir, InputError,
+    admitted, load_dir, load_policy, parse_cases, read_input, refusal, rules_dir, InputError,
+    Parsed,
 };
 use super::output::{eout, eoutln, outln};
 use super::{CliError, ErrorFormat, RulesCommand};
 use crate::case::{Case, Tier};
 use crate::config::SettingsArgs;
 use crate::policy::diagnostics::counted;
-use crate::policy::{format_source, read_sources, LoadError, Outcome};
+use crate::policy::{format_source, read_sources, Diagnostic, LoadError, Outcome};
 
 /// Runs one `rules` subcommand.
 pub fn run(settings: &SettingsArgs, command: RulesCommand) -> Result<ExitCode, CliError> {
@@ -60,7 +61,14 @@ fn check(dir: &Path, format: ErrorFormat) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(LoadError::Io { path, source }) => Err(CliError::Io { path, source }),
+        Err(LoadError::Io { path, source }) => match format {
+            ErrorFormat::Json => {
+                let unreadable = Diagnostic::unreadable_policy(&path, &source);
+                outln!("{}", Value::Array(vec![unreadable.to_json()]))?;
+                Ok(ExitCode::from(1))
+            }
+            ErrorFormat::Text => Err(CliError::Io { path, source }),
+        },
         Err(LoadError::Diagnostics(diagnostics)) => {
             match format {
                 ErrorFormat::Json => outln!("{}", diagnostics.to_json())?,
@@ -101,6 +109,12 @@ fn test(dir: &Path, coverage: bool, format: ErrorFormat) -> Result<ExitCode, Cli
         }
     };
     files.sort();
+    if files.is_empty() {
+        eoutln!(
+            "warning: no test file (`*.json`) in {}; nothing was tested",
+            tests_dir.display()
+        )?;
+    }
     let (mut passed, mut failed) = (0usize, 0usize);
     let mut matched_rules: BTreeSet<String> = BTreeSet::new();
     let mut matched_requirements: BTreeSet<String> = BTreeSet::new();
@@ -121,7 +135,13 @@ fn test(dir: &Path, coverage: bool, format: ErrorFormat) -> Result<ExitCode, Cli
             );
             let input = match admitted(&policy, case) {
                 Ok(input) => input,
-                Err(error) => {
+                Err(mut error) => {
+                    // Named as in the test file, whether the case's own
+                    // shape or the policy's `values` refused it.
+                    error.field = match error.field.as_str() {
+                        "(body)" => "case".to_owned(),
+                        field => format!("case.{field}"),
+                    };
                     outln!(
                         "FAIL {} \"{}\"\n  the case is refused: {error}",
                         test.position,
@@ -242,10 +262,7 @@ fn parse_test_file(name: &str, text: &str) -> Result<Vec<TestCase>, String> {
         let case_value = object
             .get("case")
             .ok_or_else(|| format!("{}: is required", at("case")))?;
-        let case = Case::from_json_with_partner(case_value).map_err(|mut error| {
-            error.field = format!("case.{}", error.field);
-            error
-        });
+        let case = Case::from_json_with_partner(case_value);
         let expect = object
             .get("expect")
             .and_then(Value::as_object)
@@ -378,18 +395,26 @@ fn bench(dir: &Path, file: &Path) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::from(1));
     };
     let (name, text) = read_input(file)?;
-    let (entries, errors) = parse_cases(&name, &text);
-    for error in &errors {
-        eoutln!("{error}")?;
-    }
     let mut cases = Vec::new();
-    for entry in entries {
+    let mut left_out = 0usize;
+    for parsed in parse_cases(&name, &text) {
+        let entry = match parsed {
+            Parsed::Case(entry) => entry,
+            Parsed::Invalid(error) => {
+                left_out += 1;
+                eoutln!("{error}")?;
+                continue;
+            }
+        };
         match admitted(&policy, entry.result) {
             Ok(input) => {
                 let partner = input.partner.unwrap_or_default();
                 cases.push((input.case, partner));
             }
-            Err(error) => eoutln!("{}: case refused: {error}", entry.position)?,
+            Err(error) => {
+                left_out += 1;
+                eoutln!("{}: case refused: {}", entry.position, refusal(&error))?;
+            }
         }
     }
     if cases.is_empty() {
@@ -422,5 +447,14 @@ fn bench(dir: &Path, file: &Path) -> Result<ExitCode, CliError> {
     rates.sort_by(f64::total_cmp);
     outln!("cases: {}, repeated {repeat} times per pass", cases.len())?;
     outln!("cases/s: {:.0}", rates[2])?;
+    // The figure stands for the cases that were read; the exit code says
+    // that some were not, as `classify` would.
+    if left_out > 0 {
+        eoutln!(
+            "error: {name}: {left_out} of {} inputs left out of the bench (see above)",
+            left_out + cases.len()
+        )?;
+        return Ok(ExitCode::from(1));
+    }
     Ok(ExitCode::SUCCESS)
 }

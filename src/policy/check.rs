@@ -213,6 +213,20 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
         }
     }
     shadowed_rules(&rule_sources, &mut warnings);
+    for within in rule_sources.iter().filter_map(|rule| rule.within.as_ref()) {
+        if within.value.minutes == 0 {
+            warnings.push(
+                Raw::warning(
+                    within.span,
+                    format!(
+                        "`within {}` is due the moment the case arrives",
+                        within.value.raw
+                    ),
+                )
+                .help("give the time the desk has to act, such as `1h`"),
+            );
+        }
+    }
 
     let keywords = if b.patterns.is_empty() {
         None

@@ -95,9 +95,45 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 
+    /// A policy directory or file that cannot be read, as a diagnostic of
+    /// its own, for the JSON forms (`--error-format json`, the reload
+    /// answer) that have no other place for it. Line and column are 0.
+    pub fn unreadable_policy(path: &Path, source: &std::io::Error) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            file: Some(path.display().to_string()),
+            line: 0,
+            column: 0,
+            end_line: 0,
+            end_column: 0,
+            span_text: String::new(),
+            source_line: String::new(),
+            message: format!("cannot read the policy: {source}"),
+            help: Some(
+                "check the policy directory (`--rules`, `ESCALATOR_RULES`) and its permissions"
+                    .to_owned(),
+            ),
+            notes: Vec::new(),
+        }
+    }
+
     /// The JSON object the HTTP API and `--error-format json` use:
-    /// `{"file", "line", "column", "severity", "message", "help"}`.
+    /// `{"file", "line", "column", "severity", "message", "help", "notes"}`,
+    /// each note `{"file", "line", "column", "message"}` (the place that
+    /// explains the finding: the first of two duplicates, the stronger rule).
     pub fn to_json(&self) -> Value {
+        let notes: Vec<Value> = self
+            .notes
+            .iter()
+            .map(|note| {
+                json!({
+                    "file": note.file,
+                    "line": note.line,
+                    "column": note.column,
+                    "message": note.message,
+                })
+            })
+            .collect();
         json!({
             "file": self.file,
             "line": self.line,
@@ -105,6 +141,7 @@ impl Diagnostic {
             "severity": self.severity.as_str(),
             "message": self.message,
             "help": self.help,
+            "notes": notes,
         })
     }
 

@@ -16,7 +16,7 @@ mod outcome;
 mod program;
 mod render;
 mod schema;
-mod suggest;
+pub(crate) mod suggest;
 pub mod syntax;
 mod template;
 

@@ -116,7 +116,9 @@ async fn a_broken_reload_keeps_the_running_policy_and_a_good_one_swaps_it() {
         first["line"].as_u64().unwrap() >= 1 && first["column"].as_u64().unwrap() >= 1,
         "{first}"
     );
-    for key in ["file", "line", "column", "severity", "message", "help"] {
+    for key in [
+        "file", "line", "column", "severity", "message", "help", "notes",
+    ] {
         assert!(
             first.get(key).is_some(),
             "diagnostic lacks `{key}`: {first}"

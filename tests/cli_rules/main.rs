@@ -185,13 +185,77 @@ fn rules_check_speaks_json_on_request() {
     let diagnostics: Value = serde_json::from_str(&out.stdout).expect("a JSON array");
     assert_eq!(
         diagnostics[1],
-        json!({"file": dir.join("zz.rules").display().to_string(), "line": 3, "column": 19, "severity": "error", "message": "unknown product \"m356\"", "help": "did you mean \"m365\"?"})
+        json!({"file": dir.join("zz.rules").display().to_string(), "line": 3, "column": 19, "severity": "error", "message": "unknown product \"m356\"", "help": "did you mean \"m365\"?", "notes": []})
     );
     assert_eq!(diagnostics[0]["severity"], "warning");
     assert_eq!(
         diagnostics[0]["file"],
         dir.join("zz.rules").display().to_string()
     );
+}
+
+#[test]
+fn json_diagnostics_carry_their_notes() {
+    let (_temp, dir) = example_dir_with(
+        "zz.rules",
+        "let twice = gaps.any\nlet twice = gaps.any\nrule \"x\" {\n  when twice\n  then partner\n}\n",
+    );
+    let out = run(&dir, &["rules", "check", "--error-format", "json"], None);
+    assert_eq!(out.code, 1);
+    let diagnostics: Value = serde_json::from_str(&out.stdout).expect("a JSON array");
+    let duplicate = diagnostics
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|d| d["message"] == "duplicate let `twice`")
+        .unwrap_or_else(|| panic!("{diagnostics:#}"));
+    assert_eq!(duplicate["line"], 2);
+    assert_eq!(
+        duplicate["notes"],
+        json!([{"file": dir.join("zz.rules").display().to_string(), "line": 1, "column": 5, "message": duplicate["notes"][0]["message"].clone()}])
+    );
+    assert!(duplicate["notes"][0]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
+}
+
+#[test]
+fn an_unreadable_policy_directory_is_a_json_diagnostic_under_error_format_json() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let missing = temp.path().join("missing");
+    let out = run(
+        temp.path(),
+        &[
+            "rules",
+            "check",
+            "--rules",
+            missing.to_str().expect("utf-8"),
+            "--error-format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let diagnostics: Value = serde_json::from_str(&out.stdout).expect("a JSON array");
+    assert_eq!(
+        diagnostics.as_array().map(Vec::len),
+        Some(1),
+        "{diagnostics:#}"
+    );
+    let only = &diagnostics[0];
+    assert_eq!(only["file"], missing.display().to_string());
+    assert_eq!(
+        (only["line"].clone(), only["column"].clone()),
+        (json!(0), json!(0))
+    );
+    assert_eq!(only["severity"], "error");
+    assert!(
+        only["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("cannot read the policy: ")),
+        "{only}"
+    );
+    assert!(only["help"].as_str().is_some_and(|h| h.contains("--rules")));
 }
 
 #[test]
@@ -241,6 +305,21 @@ fn write_tests(dir: &Path, name: &str, tests: Value) {
         serde_json::to_string_pretty(&tests).expect("json"),
     )
     .expect("write");
+}
+
+#[test]
+fn rules_test_without_test_files_says_nothing_was_tested() {
+    let (_temp, dir) = example_dir();
+    let out = run(&dir, &["rules", "test"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.trim_end(), "0 passed, 0 failed");
+    assert!(
+        out.stderr
+            .starts_with("warning: no test file (`*.json`) in ")
+            && out.stderr.trim_end().ends_with("; nothing was tested"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -333,12 +412,21 @@ fn rules_test_reports_a_refused_case_as_a_failure_naming_the_field() {
     write_tests(
         &dir,
         "a.json",
-        json!([{"name": "typo", "case": case("T-1", json!({"category": "mailflow"})), "expect": {"decision": "partner"}}]),
+        json!([
+            {"name": "typo", "case": case("T-1", json!({"category": "mailflow"})), "expect": {"decision": "partner"}},
+            {"name": "misspelt field", "case": case("T-2", json!({"severty": "critical"})), "expect": {"decision": "partner"}}
+        ]),
     );
     let out = run(&dir, &["rules", "test"], None);
     assert_eq!(out.code, 1);
+    // Both named as paths in the test file, whichever check refused them.
     assert!(
-        out.stdout.contains("the case is refused: `category`"),
+        out.stdout.contains("the case is refused: `case.category`"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("the case is refused: `case.severty`"),
         "{}",
         out.stdout
     );
@@ -478,6 +566,19 @@ fn rules_bench_leaves_out_a_case_with_an_undeclared_value_and_says_so() {
         out.stderr
     );
     assert!(out.stdout.contains("cases: 1, "), "{}", out.stdout);
+    assert!(out
+        .stdout
+        .lines()
+        .last()
+        .expect("output")
+        .starts_with("cases/s: "));
+    assert!(
+        out.stderr
+            .contains("cases.json: 1 of 2 inputs left out of the bench"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.code, 1, "a bench that left a case out fails");
 }
 
 #[test]
@@ -680,6 +781,81 @@ fn invalid_json_in_json_lines_is_located_by_line_and_column_once() {
         out.stderr
     );
     assert_eq!(out.stdout.lines().count(), 2, "{}", out.stdout);
+}
+
+#[test]
+fn classify_reports_a_missing_file_and_still_classifies_the_others_in_order() {
+    let (temp, dir) = example_dir();
+    let missing = temp.path().join("missing.json");
+    let mixed = temp.path().join("mixed.jsonl");
+    let lines = [
+        case("M-1", json!({"severity": "urgent"})).to_string(),
+        "{\"external_id\": ".to_owned(),
+        case("M-3", json!({})).to_string(),
+    ];
+    std::fs::write(&mixed, lines.join("\n")).expect("write");
+    let out = run(
+        &dir,
+        &[
+            "classify",
+            "--format",
+            "json",
+            missing.to_str().expect("utf-8"),
+            mixed.to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    assert_eq!(out.code, 1);
+    let errors: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(errors.len(), 3, "{}", out.stderr);
+    assert!(
+        errors[0].starts_with("error: ") && errors[0].contains("missing.json: "),
+        "{}",
+        out.stderr
+    );
+    // The refused case on line 1 before the invalid JSON on line 2.
+    assert!(
+        errors[1].contains("mixed.jsonl:1: case refused: `severity`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        errors[2].contains("mixed.jsonl:2:16: invalid JSON"),
+        "{}",
+        out.stderr
+    );
+    let ids: Vec<String> = out
+        .stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("json")["case"]
+                .as_str()
+                .expect("id")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids, ["M-3"]);
+}
+
+#[test]
+fn classify_words_refusals_for_the_command_line_and_suggests_the_field_meant() {
+    let (_temp, dir) = example_dir();
+    let mut misspelt = case("R-1", json!({}));
+    let severity = misspelt["severity"].take();
+    misspelt["severty"] = severity;
+    misspelt.as_object_mut().expect("object").remove("severity");
+    let input = json!([misspelt, 7]).to_string();
+    let out = run(&dir, &["classify", "-"], Some(&input));
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr.lines().collect::<Vec<_>>(),
+        [
+            "stdin[0]: case refused: `severty`: unknown field; did you mean `severity`?",
+            "stdin[1]: case refused: the case must be an object, found a number",
+        ],
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -124,7 +124,7 @@ fn a_missing_closing_brace_or_comma_is_named_where_it_is_missing() {
         "values product = [\"a\" \"b\"]",
         "expected `,` or `]`, found a string",
         None,
-        "\"",
+        "\"b\"",
     );
     error(
         "rule \"a\" {\n  when (gaps.any\n  then escalate\n}",
@@ -157,10 +157,73 @@ fn clauses_out_of_order_are_a_syntax_error_with_the_order_in_help() {
 }
 
 #[test]
+fn a_misspelt_first_statement_names_the_statements_and_the_closest() {
+    let statements = "expected end of file, `values`, `let`, `requirement`, `rule` or `default`";
+    error(
+        "rul \"t\" {\n  when gaps.any\n  then escalate\n}",
+        &format!("{statements}, found `rul`"),
+        Some("did you mean `rule`?"),
+        "rul",
+    );
+    error("}", &format!("{statements}, found `}}`"), None, "}");
+}
+
+#[test]
+fn operators_and_quotes_from_other_languages_get_this_languages_spelling() {
+    for (text, found, help, underlined) in [
+        (
+            "let a = gaps.any && product == \"m365\"",
+            "`&`",
+            "write `and`",
+            "&&",
+        ),
+        (
+            "let a = gaps.any || product == \"m365\"",
+            "`|`",
+            "write `or`",
+            "||",
+        ),
+        (
+            "let a = category == 'fraud'",
+            "`'`",
+            "strings take double quotes: `\"…\"`",
+            "'",
+        ),
+        (
+            "let a = category = \"fraud\"",
+            "`=`",
+            "compare with `==`",
+            "=",
+        ),
+        ("let a = !gaps.any", "`!`", "write `not`", "!"),
+    ] {
+        let found_errors = errors(text);
+        assert_eq!(found_errors.len(), 1, "{text}: {found_errors:#?}");
+        let diagnostic = &found_errors[0];
+        assert!(
+            diagnostic.message.ends_with(&format!("found {found}")),
+            "{text}: {}",
+            diagnostic.message
+        );
+        assert_eq!(diagnostic.help.as_deref(), Some(help), "{text}");
+        assert_eq!(diagnostic.span_text, underlined, "{text}");
+    }
+}
+
+#[test]
+fn a_clause_missing_at_the_end_of_the_file_is_marked_after_the_last_word() {
+    let found = errors("default partner\n\n");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].message, "expected `because`, found end of file");
+    assert_eq!((found[0].line, found[0].column), (1, 16));
+    assert_eq!(found[0].span_text, "");
+}
+
+#[test]
 fn a_byte_order_mark_or_an_invisible_character_is_named_not_shown() {
     error(
         "\u{feff}default partner because \"d\"",
-        "expected a policy file, found a byte order mark (U+FEFF)",
+        "expected end of file, `values`, `let`, `requirement`, `rule` or `default`, found a byte order mark (U+FEFF)",
         Some("save the file as UTF-8 without a byte order mark"),
         "\u{feff}",
     );
@@ -691,6 +754,25 @@ fn an_unused_let_is_a_warning() {
 }
 
 #[test]
+fn a_deadline_of_zero_is_a_warning() {
+    let found = warnings("rule \"now\" {\n  when gaps.any\n  then escalate\n  within 0h\n}");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].severity, DiagnosticSeverity::Warning);
+    assert_eq!(
+        found[0].message,
+        "`within 0h` is due the moment the case arrives"
+    );
+    assert_eq!(
+        found[0].help.as_deref(),
+        Some("give the time the desk has to act, such as `1h`")
+    );
+    assert_eq!(found[0].span_text, "within 0h");
+    assert!(
+        warnings("rule \"soon\" {\n  when gaps.any\n  then escalate\n  within 1m\n}").is_empty()
+    );
+}
+
+#[test]
 fn a_rule_shadowed_by_a_stronger_rule_with_the_same_when_is_a_warning() {
     let found = warnings(
         "rule \"weak\" {\n  when category == \"billing\"  and severity >= \"moderate\"\n  then partner\n}\nrule \"strong\" {\n  when (category == \"billing\") and severity >= \"moderate\"\n  then escalate\n}",
@@ -744,7 +826,8 @@ fn a_diagnostic_renders_as_location_source_line_caret_and_help() {
         found[0].to_json(),
         serde_json::json!({
             "file": "p.rules", "line": 1, "column": 9, "severity": "error",
-            "message": "unknown field or let `severty`", "help": "did you mean `severity`?"
+            "message": "unknown field or let `severty`", "help": "did you mean `severity`?",
+            "notes": []
         })
     );
 }

@@ -95,7 +95,7 @@ pub(super) fn convert_error(
     // error detail on) may lie further on, and name what the author forgot.
     let (start, punctuation) = furthest_punctuation(error, reported);
     let rest = &source[start.min(source.len())..];
-    if let Some(length) = unterminated_string(rest) {
+    if let Some(Err(length)) = string_literal(rest) {
         return SyntaxError {
             span: Span {
                 file,
@@ -106,18 +106,43 @@ pub(super) fn convert_error(
             help: Some("close it with `\"` on the same line; write a newline as `\\n`".to_owned()),
         };
     }
-    let span = Span {
-        file,
-        start,
-        end: start + token_len(rest),
+    let span = if rest.is_empty() {
+        // At the end of the file the caret goes right after the last
+        // thing written, not on an empty line below it.
+        let at = source.trim_end().len();
+        Span {
+            file,
+            start: at,
+            end: at,
+        }
+    } else {
+        Span {
+            file,
+            start,
+            end: start + token_len(rest),
+        }
     };
     let mut expected: Vec<&'static str> = Vec::new();
     if start == reported {
         if let pest::error::ErrorVariant::ParsingError { positives, .. } = &error.variant {
             for positive in positives {
-                let name = rule_name(*positive);
-                if !expected.contains(&name) {
-                    expected.push(name);
+                // pest names the whole file when its first statement fails:
+                // what it expected there is a statement, or nothing at all.
+                let names: &[Rule] = match positive {
+                    Rule::file => &[
+                        Rule::EOI,
+                        Rule::kw_values,
+                        Rule::kw_let,
+                        Rule::kw_requirement,
+                        Rule::kw_rule,
+                        Rule::kw_default,
+                    ],
+                    other => std::slice::from_ref(other),
+                };
+                for name in names.iter().map(|rule| rule_name(*rule)) {
+                    if !expected.contains(&name) {
+                        expected.push(name);
+                    }
                 }
             }
         }
@@ -235,8 +260,11 @@ fn furthest_punctuation(
     (attempts.max_position, names)
 }
 
-/// The byte length of an unterminated string at the start of `rest`, if it is one.
-fn unterminated_string(rest: &str) -> Option<usize> {
+/// A string literal at the start of `rest`: its length up to the end of
+/// its line (or of the text) when it is not closed there, `Err`; its length
+/// with the closing quote when it is, `Ok`. `None` when `rest` does not
+/// start with `"`.
+fn string_literal(rest: &str) -> Option<Result<usize, usize>> {
     let mut chars = rest.char_indices();
     if chars.next()?.1 != '"' {
         return None;
@@ -246,15 +274,17 @@ fn unterminated_string(rest: &str) -> Option<usize> {
             '\\' => {
                 chars.next();
             }
-            '"' => return None,
-            '\n' | '\r' => return Some(at),
+            '"' => return Some(Ok(at + 1)),
+            '\n' | '\r' => return Some(Err(at)),
             _ => {}
         }
     }
-    Some(rest.len())
+    Some(Err(rest.len()))
 }
 
-/// Length of the token at the start of `rest` (a word, or one character).
+/// The length of the token at the start of `rest`, to underline: a word,
+/// a whole string (unterminated ones are caught before), a run of
+/// operator characters, or one character.
 fn token_len(rest: &str) -> usize {
     let word: usize = rest
         .chars()
@@ -262,10 +292,16 @@ fn token_len(rest: &str) -> usize {
         .map(char::len_utf8)
         .sum();
     if word > 0 {
-        word
-    } else {
-        rest.chars().next().map_or(0, char::len_utf8)
+        return word;
     }
+    if let Some(Ok(length)) = string_literal(rest) {
+        return length;
+    }
+    let operator = rest.bytes().take_while(|b| b"&|=!<>".contains(b)).count();
+    if operator > 0 {
+        return operator;
+    }
+    rest.chars().next().map_or(0, char::len_utf8)
 }
 
 fn describe_found(rest: &str) -> String {
@@ -323,7 +359,21 @@ fn lookalike_help(rest: &str) -> Option<String> {
     ) {
         return Some("strings take straight double quotes: `\"…\"`".to_owned());
     }
-    None
+    // Habits from other languages, each with this language's spelling.
+    let help = if rest.starts_with("&&") {
+        "write `and`"
+    } else if rest.starts_with("||") {
+        "write `or`"
+    } else if first == '!' && !rest.starts_with("!=") {
+        "write `not`"
+    } else if first == '\'' {
+        "strings take double quotes: `\"…\"`"
+    } else if first == '=' && !rest.starts_with("==") {
+        "compare with `==`"
+    } else {
+        return None;
+    };
+    Some(help.to_owned())
 }
 
 fn is_reserved(rest: &str) -> bool {
