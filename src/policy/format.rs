@@ -128,17 +128,7 @@ impl Printer<'_> {
 
     /// Prints trailing comments that sit on the line of code ending before `anchor`.
     fn flush_trailing(&mut self, anchor: usize) {
-        while let Some(comment) = self.comments.get(self.next) {
-            if comment.start >= anchor || comment.own_line {
-                break;
-            }
-            let text = comment.text.clone();
-            self.next += 1;
-            if let Some(last) = self.lines.last_mut() {
-                last.push_str("  ");
-                last.push_str(&text);
-            }
-        }
+        self.append_comments(anchor, false);
     }
 
     fn line(&mut self, anchor: usize, indent: usize, comment_indent: usize, text: String) {
@@ -150,8 +140,14 @@ impl Printer<'_> {
     /// Moves the comments that sit inside code just printed on one line
     /// (those before `end`) to the end of that line, in source order.
     fn end_line(&mut self, end: usize) {
+        self.append_comments(end, true);
+    }
+
+    /// Appends the next comments before `end` to the last line printed,
+    /// stopping at the first own-line comment unless `own_line_too`.
+    fn append_comments(&mut self, end: usize, own_line_too: bool) {
         while let Some(comment) = self.comments.get(self.next) {
-            if comment.start >= end {
+            if comment.start >= end || (comment.own_line && !own_line_too) {
                 break;
             }
             let text = comment.text.clone();

@@ -73,6 +73,19 @@ fn example_dir_with(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
     (temp, dir)
 }
 
+/// The case ids of `classify --format json` output, in order.
+fn case_ids(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("json")["case"]
+                .as_str()
+                .expect("id")
+                .to_owned()
+        })
+        .collect()
+}
+
 fn case(id: &str, changes: Value) -> Value {
     let mut base = json!({
         "external_id": id,
@@ -638,16 +651,7 @@ fn classify_reads_json_lines_from_files_and_reports_refused_cases_by_position() 
         "{}",
         out.stderr
     );
-    let ids: Vec<String> = out
-        .stdout
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).expect("json")["case"]
-                .as_str()
-                .expect("id")
-                .to_owned()
-        })
-        .collect();
+    let ids = case_ids(&out.stdout);
     assert_eq!(ids, ["L-1", "L-3"]);
 }
 
@@ -824,16 +828,7 @@ fn classify_reports_a_missing_file_and_still_classifies_the_others_in_order() {
         "{}",
         out.stderr
     );
-    let ids: Vec<String> = out
-        .stdout
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).expect("json")["case"]
-                .as_str()
-                .expect("id")
-                .to_owned()
-        })
-        .collect();
+    let ids = case_ids(&out.stdout);
     assert_eq!(ids, ["M-3"]);
 }
 
