@@ -111,6 +111,7 @@ struct MailFileSettings {
     send_timeout: InFile<String>,
     lease: InFile<String>,
     connections: InFile<u32>,
+    tls_ca_file: Option<PathBuf>,
 }
 
 /// How log lines are written.
@@ -239,6 +240,10 @@ pub struct MailSettings {
     pub lease: Duration,
     /// SMTP connections used at once.
     pub connections: u32,
+    /// A PEM file of certificate authorities trusted for the SMTP server's
+    /// certificate besides the usual public ones (a relay with a private
+    /// authority).
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl Default for MailSettings {
@@ -254,6 +259,7 @@ impl Default for MailSettings {
             send_timeout: Duration::from_secs(30),
             lease: Duration::from_secs(60),
             connections: 8,
+            tls_ca_file: None,
         }
     }
 }
@@ -565,6 +571,7 @@ impl Settings {
                 *target = span;
             }
         }
+        settings.mail.tls_ca_file = mail.tls_ca_file;
         let counts = [
             (
                 "mail.max_attempts",

@@ -212,10 +212,16 @@ fn mail_counts_of_zero_are_refused_not_raised_to_one() {
             "{error}"
         );
     }
-    let (_dir, common) = config_file("[mail]\nmax_attempts = 3\nconnections = 2\n");
+    let (_dir, common) = config_file(
+        "[mail]\nmax_attempts = 3\nconnections = 2\ntls_ca_file = \"/etc/ssl/relay-ca.pem\"\n",
+    );
     let settings = Settings::resolve(&common, &ServeArgs::default()).unwrap();
     assert_eq!(settings.mail.max_attempts, 3);
     assert_eq!(settings.mail.connections, 2);
+    assert_eq!(
+        settings.mail.tls_ca_file.as_deref(),
+        Some(std::path::Path::new("/etc/ssl/relay-ca.pem"))
+    );
 }
 
 #[test]

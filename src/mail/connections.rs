@@ -1,13 +1,15 @@
-//! Our own small pool of SMTP connections, each over a TCP stream with
-//! `TCP_NODELAY` set, for `smtp://` URLs (plain or STARTTLS).
+//! Our own small pool of SMTP connections, for every SMTP URL: plain,
+//! STARTTLS and implicit TLS (`smtps://`).
 //!
 //! lettre 0.11 writes a message's body and its terminating `\r\n.\r\n` as two
 //! writes and never sets `TCP_NODELAY`, so Nagle's algorithm holds the
 //! terminator until the server's delayed ACK: about 40 ms per message. lettre
 //! accepts an existing stream (`AsyncSmtpConnection::connect_with_transport`),
-//! so we open the socket ourselves and keep idle sessions here. Implicit TLS
-//! (`smtps://`) needs TLS before the greeting, which that constructor cannot
-//! do; those URLs stay on lettre's own pool (see `transport.rs`).
+//! so for plain and STARTTLS sessions we open the socket ourselves, with
+//! `TCP_NODELAY`. Implicit TLS must start before the greeting, which that
+//! constructor cannot do, so `smtps://` sessions are opened by lettre
+//! (`connect_tokio1`) and keep the delay; they share everything else here,
+//! the recipient-by-recipient transaction included.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -23,15 +25,17 @@ use tokio::net::TcpStream;
 /// drop idle clients (Postfix after 300 s, many after 60 s).
 const MAX_IDLE: Duration = Duration::from_secs(30);
 
-/// How a session is secured after the greeting.
+/// How a session is secured.
 #[derive(Clone)]
-pub(super) enum StartTls {
+pub(super) enum Tls {
     /// Plain SMTP.
     Off,
-    /// STARTTLS when the server offers it.
+    /// STARTTLS after the greeting when the server offers it.
     Opportunistic(TlsParameters),
-    /// STARTTLS or no session at all.
+    /// STARTTLS after the greeting, or no session at all.
     Required(TlsParameters),
+    /// TLS from the first byte (`smtps://`).
+    Implicit(TlsParameters),
 }
 
 /// Where and how to open sessions.
@@ -39,7 +43,7 @@ pub(super) struct Endpoint {
     pub host: String,
     pub port: u16,
     pub hello: ClientId,
-    pub tls: StartTls,
+    pub tls: Tls,
     pub credentials: Option<Credentials>,
 }
 
@@ -142,20 +146,34 @@ impl Connections {
     }
 
     /// Opens a session: TCP with `TCP_NODELAY`, greeting and EHLO, STARTTLS
-    /// as configured, then AUTH when credentials are given.
+    /// as configured (or TLS first, by lettre, for `smtps://`), then AUTH
+    /// when credentials are given.
     async fn connect(&self) -> Result<AsyncSmtpConnection, DirectError> {
         let endpoint = &self.endpoint;
-        let stream = TcpStream::connect((endpoint.host.as_str(), endpoint.port))
+        let address = (endpoint.host.as_str(), endpoint.port);
+        let mut connection = if let Tls::Implicit(parameters) = &endpoint.tls {
+            // The caller's timeout bounds the whole send, the connect included.
+            AsyncSmtpConnection::connect_tokio1(
+                address,
+                None,
+                &endpoint.hello,
+                Some(parameters.clone()),
+                None,
+            )
             .await
-            .map_err(DirectError::Connect)?;
-        stream.set_nodelay(true).map_err(DirectError::Connect)?;
-        let mut connection =
+            .map_err(DirectError::Smtp)?
+        } else {
+            let stream = TcpStream::connect(address)
+                .await
+                .map_err(DirectError::Connect)?;
+            stream.set_nodelay(true).map_err(DirectError::Connect)?;
             AsyncSmtpConnection::connect_with_transport(Box::new(stream), &endpoint.hello)
                 .await
-                .map_err(DirectError::Smtp)?;
+                .map_err(DirectError::Smtp)?
+        };
         match &endpoint.tls {
-            StartTls::Off => {}
-            StartTls::Opportunistic(parameters) => {
+            Tls::Off | Tls::Implicit(_) => {}
+            Tls::Opportunistic(parameters) => {
                 if connection.can_starttls() {
                     connection
                         .starttls(parameters.clone(), &endpoint.hello)
@@ -163,7 +181,7 @@ impl Connections {
                         .map_err(DirectError::Smtp)?;
                 }
             }
-            StartTls::Required(parameters) => connection
+            Tls::Required(parameters) => connection
                 .starttls(parameters.clone(), &endpoint.hello)
                 .await
                 .map_err(DirectError::Smtp)?,

@@ -1,27 +1,26 @@
-//! How a rendered message leaves: SMTP (`smtp://` over our own pool of
-//! `TCP_NODELAY` sessions, `smtps://` through lettre's pooled client), or
-//! `.eml` files in a directory when no server is configured.
+//! How a rendered message leaves: SMTP over our own pool of sessions
+//! (`smtp://`, STARTTLS or `smtps://`; see `connections.rs`), or `.eml`
+//! files in a directory when no server is configured.
 //!
-//! Every send is cut off by our own timeout (lettre's covers only the
-//! connect), and every failure is classified for the dispatcher: transient
-//! (retry later) or permanent (park the row). One [`Transport`] is shared by
-//! all concurrent senders; it bounds them to `mail.connections` at once.
+//! Every send is cut off by our own timeout, and every failure is
+//! classified for the dispatcher: transient (retry later) or permanent
+//! (park the row). One [`Transport`] is shared by all concurrent senders; it
+//! bounds them to `mail.connections` at once.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use lettre::transport::smtp::{AsyncSmtpTransportBuilder, PoolConfig};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::Message;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
 
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::TlsParameters;
+use lettre::transport::smtp::client::{Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 
-use super::connections::{percent_decode, Connections, DirectError, Endpoint, StartTls};
+use super::connections::{percent_decode, Connections, DirectError, Endpoint, Tls};
 use super::RenderError;
 use crate::config::MailSettings;
 use crate::store::RefusedRecipient;
@@ -179,30 +178,11 @@ impl Transport {
 /// SMTP delivery over a pool of sessions.
 #[derive(Debug)]
 struct Smtp {
-    route: Route,
+    sessions: Connections,
     permits: Semaphore,
     connections: u32,
     timeout: Duration,
     server: String,
-}
-
-/// Which pool carries the sessions.
-#[derive(Debug)]
-enum Route {
-    /// `smtp://` (plain or STARTTLS): our own sessions with `TCP_NODELAY`.
-    Direct(Connections),
-    /// `smtps://`: lettre's pool (implicit TLS before the greeting).
-    Lettre {
-        builder: AsyncSmtpTransportBuilder,
-        /// The pool in use; replaced after a timeout (see [`Smtp::discard`]).
-        slot: Mutex<Slot>,
-    },
-}
-
-#[derive(Debug, Default)]
-struct Slot {
-    generation: u64,
-    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
 }
 
 impl Smtp {
@@ -216,20 +196,15 @@ impl Smtp {
         if parsed.host_str().is_none_or(str::is_empty) {
             return Err(bad_smtp_url(format!("`{}` names no server", redact(url))));
         }
-        let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|error| bad_smtp_url(format!("`{server}`: {error}")))?
-            // lettre applies this to the connect only; `send` bounds the whole exchange.
-            .timeout(Some(settings.send_timeout));
+        let authority = settings
+            .tls_ca_file
+            .as_deref()
+            .map(read_authority)
+            .transpose()?;
+        let endpoint = endpoint(&parsed, &server, authority.as_ref())?;
         let connections = settings.connections.max(1);
-        let route = match direct_endpoint(&parsed, &server)? {
-            Some(endpoint) => Route::Direct(Connections::new(endpoint, connections as usize)),
-            None => Route::Lettre {
-                builder,
-                slot: Mutex::new(Slot::default()),
-            },
-        };
         Ok(Smtp {
-            route,
+            sessions: Connections::new(endpoint, connections as usize),
             permits: Semaphore::new(connections as usize),
             connections,
             timeout: settings.send_timeout,
@@ -240,25 +215,12 @@ impl Smtp {
     async fn send(&self, message: &Message) -> Result<Vec<RefusedRecipient>, SendError> {
         let envelope = message.envelope();
         let bytes = message.formatted();
-        let mut used_generation = None;
+        let mut started = false;
         let attempt = tokio::time::timeout(self.timeout, async {
             // INVARIANT: the semaphore is never closed, so `acquire` only waits.
             let _permit = self.permits.acquire().await;
-            match &self.route {
-                Route::Direct(connections) => {
-                    used_generation = Some(None);
-                    connections.send(envelope, &bytes).await
-                }
-                Route::Lettre { builder, slot } => {
-                    let (generation, transport) = self.current(builder, slot);
-                    used_generation = Some(Some(generation));
-                    transport
-                        .send_raw(envelope, &bytes)
-                        .await
-                        .map(|_| Vec::new())
-                        .map_err(DirectError::Smtp)
-                }
-            }
+            started = true;
+            self.sessions.send(envelope, &bytes).await
         })
         .await;
         match attempt {
@@ -281,21 +243,17 @@ impl Smtp {
                 detail: format!("cannot connect: {error}"),
             }),
             Err(_elapsed) => {
-                let detail = match used_generation {
-                    Some(generation) => {
-                        if let Some(generation) = generation {
-                            self.discard(generation);
-                        }
-                        format!(
-                            "no reply within {}",
-                            humantime::format_duration(self.timeout)
-                        )
-                    }
-                    None => format!(
+                let detail = if started {
+                    format!(
+                        "no reply within {}",
+                        humantime::format_duration(self.timeout)
+                    )
+                } else {
+                    format!(
                         "all {} connections stayed busy for {}",
                         self.connections,
                         humantime::format_duration(self.timeout)
-                    ),
+                    )
                 };
                 Err(SendError::Transient {
                     via: self.server.clone(),
@@ -304,47 +262,6 @@ impl Smtp {
                 })
             }
         }
-    }
-
-    /// The pool in use, built on first need (building spawns lettre's pool
-    /// janitor, which needs a running Tokio runtime).
-    fn current(
-        &self,
-        builder: &AsyncSmtpTransportBuilder,
-        slot: &Mutex<Slot>,
-    ) -> (u64, AsyncSmtpTransport<Tokio1Executor>) {
-        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        let generation = slot.generation;
-        let transport = slot
-            .transport
-            .get_or_insert_with(|| {
-                builder
-                    .clone()
-                    .pool_config(PoolConfig::new().max_size(self.connections))
-                    .build()
-            })
-            .clone();
-        (generation, transport)
-    }
-
-    /// Drops the pool after a send was cut off mid-exchange. lettre would
-    /// otherwise park that connection with the server's late reply still
-    /// unread, and the next message on it would read replies meant for the
-    /// previous one. Sends still running on the old pool finish normally; its
-    /// connections close when the last of them returns.
-    fn discard(&self, generation: u64) {
-        let Route::Lettre { slot, .. } = &self.route else {
-            return;
-        };
-        let old = {
-            let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-            if slot.generation != generation {
-                return;
-            }
-            slot.generation += 1;
-            slot.transport.take()
-        };
-        drop(old);
     }
 
     fn classify(&self, error: &lettre::transport::smtp::Error) -> SendError {
@@ -363,15 +280,35 @@ impl Smtp {
     }
 }
 
-/// The endpoint of our own session pool for `smtp://` URLs (plain,
-/// `?tls=required`, `?tls=opportunistic`); `None` for `smtps://`, which
-/// stays on lettre's pool. Mirrors lettre's reading of the URL: default
-/// ports 25 (plain) and 587 (STARTTLS), the path as EHLO name,
-/// percent-encoded `user:password@` for AUTH.
-fn direct_endpoint(url: &url::Url, server: &str) -> Result<Option<Endpoint>, SendError> {
-    if url.scheme() != "smtp" {
-        return Ok(None);
+/// The certificate authorities of `[mail] tls_ca_file`, read once at start.
+fn read_authority(path: &Path) -> Result<Certificate, SendError> {
+    let config = |detail: String| SendError::Config {
+        setting: "mail.tls_ca_file",
+        detail: format!("{}: {detail}", path.display()),
+    };
+    let pem = std::fs::read(path).map_err(|error| config(error.to_string()))?;
+    // lettre takes a file without any certificate as an empty list, which
+    // would trust nothing more and fail only at the first send.
+    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+    if !pem.windows(BEGIN.len()).any(|window| window == BEGIN) {
+        return Err(config(
+            "holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)".to_owned(),
+        ));
     }
+    Certificate::from_pem(&pem).map_err(|error| config(format!("not a PEM certificate ({error})")))
+}
+
+/// Where and how our pool opens sessions for an SMTP URL. Mirrors lettre's
+/// reading of the URL (`AsyncSmtpTransport::from_url`): `smtp://` plain
+/// (port 25), with `?tls=required` or `?tls=opportunistic` STARTTLS (587),
+/// `smtps://` TLS from the first byte (465); the path as EHLO name;
+/// percent-encoded `user:password@` for AUTH. `authority`, when given, is
+/// trusted for the server's certificate besides the public ones.
+fn endpoint(
+    url: &url::Url,
+    server: &str,
+    authority: Option<&Certificate>,
+) -> Result<Endpoint, SendError> {
     let config = |detail: String| SendError::Config {
         setting: "smtp_url",
         detail: format!("`{server}`: {detail}"),
@@ -382,19 +319,25 @@ fn direct_endpoint(url: &url::Url, server: &str) -> Result<Option<Endpoint>, Sen
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_owned();
+    let parameters = || {
+        let mut builder = TlsParameters::builder(host.clone());
+        if let Some(authority) = authority {
+            builder = builder.add_root_certificate(authority.clone());
+        }
+        builder
+            .build()
+            .map_err(|error| config(format!("cannot set up TLS: {error}")))
+    };
     let tls_mode = url
         .query_pairs()
         .find(|(key, _)| key == "tls")
         .map(|(_, value)| value.into_owned());
-    let parameters = || {
-        TlsParameters::new(host.clone())
-            .map_err(|error| config(format!("cannot set up TLS: {error}")))
-    };
-    let (tls, default_port) = match tls_mode.as_deref() {
-        None => (StartTls::Off, 25),
-        Some("required") => (StartTls::Required(parameters()?), 587),
-        Some("opportunistic") => (StartTls::Opportunistic(parameters()?), 587),
-        Some(other) => {
+    let (tls, default_port) = match (url.scheme(), tls_mode.as_deref()) {
+        ("smtps", _) => (Tls::Implicit(parameters()?), 465),
+        (_, None) => (Tls::Off, 25),
+        (_, Some("required")) => (Tls::Required(parameters()?), 587),
+        (_, Some("opportunistic")) => (Tls::Opportunistic(parameters()?), 587),
+        (_, Some(other)) => {
             return Err(config(format!(
                 "`tls={other}` is neither `required` nor `opportunistic`"
             )))
@@ -416,13 +359,13 @@ fn direct_endpoint(url: &url::Url, server: &str) -> Result<Option<Endpoint>, Sen
             Some(Credentials::new(user, password))
         }
     };
-    Ok(Some(Endpoint {
+    Ok(Endpoint {
         host,
         port: url.port().unwrap_or(default_port),
         hello,
         tls,
         credentials,
-    }))
+    })
 }
 
 /// An error in `smtp_url`, ending with the forms the setting takes.
@@ -669,40 +612,55 @@ mod tests {
     }
 
     #[test]
-    fn smtp_urls_become_direct_sessions_with_their_port_tls_hello_and_credentials() {
-        let url = url::Url::parse(
-            "smtp://escalator:s3cr%40t@mail.example:2525/ehlo.example?tls=required",
-        )
-        .unwrap();
-        let endpoint = direct_endpoint(&url, "smtp://mail.example:2525")
-            .unwrap()
-            .unwrap();
+    fn smtp_urls_become_sessions_with_their_port_tls_hello_and_credentials() {
+        let of = |url: &str| endpoint(&url::Url::parse(url).unwrap(), "test", None).unwrap();
+        let session = of("smtp://escalator:s3cr%40t@mail.example:2525/ehlo.example?tls=required");
         assert_eq!(
-            (endpoint.host.as_str(), endpoint.port),
+            (session.host.as_str(), session.port),
             ("mail.example", 2525)
         );
-        assert!(matches!(endpoint.tls, StartTls::Required(_)));
-        assert_eq!(endpoint.hello, ClientId::Domain("ehlo.example".to_owned()));
+        assert!(matches!(session.tls, Tls::Required(_)));
+        assert_eq!(session.hello, ClientId::Domain("ehlo.example".to_owned()));
         assert_eq!(
-            endpoint.credentials,
+            session.credentials,
             Some(Credentials::new(
                 "escalator".to_owned(),
                 "s3cr@t".to_owned()
             ))
         );
 
-        let plain = url::Url::parse("smtp://127.0.0.1").unwrap();
-        let endpoint = direct_endpoint(&plain, "smtp://127.0.0.1")
-            .unwrap()
-            .unwrap();
-        assert_eq!(endpoint.port, 25);
-        assert!(matches!(endpoint.tls, StartTls::Off));
-        assert!(endpoint.credentials.is_none());
+        let plain = of("smtp://127.0.0.1");
+        assert_eq!(plain.port, 25);
+        assert!(matches!(plain.tls, Tls::Off));
+        assert!(plain.credentials.is_none());
 
-        let implicit = url::Url::parse("smtps://mail.example").unwrap();
-        assert!(direct_endpoint(&implicit, "smtps://mail.example")
-            .unwrap()
-            .is_none());
+        let implicit = of("smtps://mail.example");
+        assert_eq!(implicit.port, 465);
+        assert!(matches!(implicit.tls, Tls::Implicit(_)));
+        let opportunistic = of("smtp://mail.example?tls=opportunistic");
+        assert_eq!(opportunistic.port, 587);
+        assert!(matches!(opportunistic.tls, Tls::Opportunistic(_)));
+    }
+
+    #[test]
+    fn a_certificate_authority_file_that_is_missing_or_not_pem_is_a_configuration_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let not_pem = dir.path().join("ca.pem");
+        std::fs::write(&not_pem, "not a certificate").unwrap();
+        for path in [dir.path().join("missing.pem"), not_pem] {
+            let error = Transport::from_settings(&MailSettings {
+                smtp_url: Some("smtps://mail.example".to_owned()),
+                tls_ca_file: Some(path.clone()),
+                ..MailSettings::default()
+            })
+            .unwrap_err();
+            let text = error.to_string();
+            assert!(
+                text.starts_with("setting `mail.tls_ca_file`: ")
+                    && text.contains(&path.display().to_string()),
+                "{text}"
+            );
+        }
     }
 
     #[test]

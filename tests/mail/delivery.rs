@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
+use escalator::config::MailSettings;
 use escalator::mail::{render, EmailEvent, EmailPayload, SendError, Transport};
 
 use crate::fixtures::{escalated, follow_up, smtp_settings, FROM};
-use crate::smtp::SmtpServer;
+use crate::smtp::{SmtpServer, Tls};
 
 #[tokio::test]
 async fn a_message_arrives_with_its_recipients_parts_and_thread_headers() {
@@ -156,6 +157,65 @@ async fn a_refused_recipient_does_not_keep_the_message_from_the_others() {
         received[0].header("Message-ID"),
         Some("<c_8f3k2m9x.1.escalated@escalator.test>")
     );
+}
+
+/// Over TLS (implicit, then STARTTLS), with the server's authority given by
+/// `[mail] tls_ca_file`: the message arrives, one refused recipient set
+/// aside, and a second message reuses the session.
+#[tokio::test]
+async fn tls_sessions_deliver_and_set_a_refused_recipient_aside() {
+    for tls in [Tls::Implicit, Tls::StartTls] {
+        let Some(server) = SmtpServer::start_tls("tls_sessions_deliver", tls) else {
+            return;
+        };
+        let settings = MailSettings {
+            tls_ca_file: Some(server.ca_file()),
+            ..smtp_settings(&server.url(), 1)
+        };
+        let transport = Transport::from_settings(&settings).unwrap();
+
+        let refused = transport
+            .send(&render(&to_the_desk_and_an_unknown_mailbox(), FROM).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(refused.len(), 1, "{tls:?}: {refused:?}");
+        assert_eq!(refused[0].recipient, "fail550-nobody@vianet.test");
+        transport
+            .send(&render(&escalated(), FROM).unwrap())
+            .await
+            .unwrap();
+
+        let received = server.wait_for(2);
+        assert_eq!(
+            received[0].rcpt_tos,
+            ["escalations@vianet.test", "desk@csp.test"],
+            "{tls:?}"
+        );
+        assert_eq!(
+            received[1].header("Message-ID"),
+            Some("<c_8f3k2m9x.1.escalated@escalator.test>"),
+            "{tls:?}"
+        );
+    }
+}
+
+/// Without the private authority the server's certificate is not trusted:
+/// nothing is sent, and the error says why (a retry may find the server's
+/// certificate fixed, so it is transient).
+#[tokio::test]
+async fn a_server_certificate_from_an_unknown_authority_is_refused() {
+    let Some(server) = SmtpServer::start_tls("a_server_certificate_from_an_unknown", Tls::Implicit)
+    else {
+        return;
+    };
+    let transport = Transport::from_settings(&smtp_settings(&server.url(), 1)).unwrap();
+    let error = send_failing(&transport, &escalated()).await;
+    assert!(error.is_transient(), "{error}");
+    assert!(
+        error.to_string().to_lowercase().contains("certificate"),
+        "{error}"
+    );
+    assert!(server.messages().is_empty());
 }
 
 #[tokio::test]

@@ -71,6 +71,17 @@ pub struct SmtpServer {
     port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    tls: Option<Tls>,
+}
+
+/// How a server speaks TLS, with a certificate for `localhost` signed by a
+/// certificate authority of its own (`ca.pem` in its directory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    /// TLS from the first byte (`smtps://`).
+    Implicit,
+    /// STARTTLS offered after EHLO (`smtp://…?tls=required`).
+    StartTls,
 }
 
 /// The interpreter that runs the test server: `ESCALATOR_TEST_PYTHON` when
@@ -121,6 +132,30 @@ impl SmtpServer {
     /// [`python_with_aiosmtpd`]). Under `CI=true` a missing interpreter fails
     /// the test.
     pub fn start(test: &str) -> Option<SmtpServer> {
+        SmtpServer::start_with(test, None)
+    }
+
+    /// Starts a server that speaks TLS as `tls` says, with a certificate
+    /// for `localhost` made here by `openssl` and signed by its own
+    /// authority, whose certificate [`SmtpServer::ca_file`] names.
+    pub fn start_tls(test: &str, tls: Tls) -> Option<SmtpServer> {
+        SmtpServer::start_with(test, Some(tls))
+    }
+
+    fn start_with(test: &str, tls: Option<Tls>) -> Option<SmtpServer> {
+        let has_openssl = || {
+            Command::new("openssl")
+                .arg("version")
+                .output()
+                .is_ok_and(|output| output.status.success())
+        };
+        if tls.is_some() && !has_openssl() {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("{test}: no `openssl` command to make test certificates, but CI=true");
+            }
+            println!("{test}: skipped, no `openssl` command to make test certificates");
+            return None;
+        }
         let Some(python) = python_with_aiosmtpd() else {
             if std::env::var("CI").as_deref() == Ok("true") {
                 panic!("{test}: no Python with aiosmtpd (ESCALATOR_TEST_PYTHON unset and target/smtp-venv could not be made) but CI=true");
@@ -134,14 +169,29 @@ impl SmtpServer {
             port,
             dir: tempfile::tempdir().expect("a temporary directory for the SMTP server"),
             child: None,
+            tls,
         };
+        if tls.is_some() {
+            make_certificates(server.dir.path());
+        }
         server.spawn();
         Some(server)
     }
 
-    /// `smtp://127.0.0.1:PORT`.
+    /// `smtp://127.0.0.1:PORT`; for a TLS server, the URL of its mode with
+    /// the host its certificate names: `smtps://localhost:PORT` or
+    /// `smtp://localhost:PORT?tls=required`.
     pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
+        match self.tls {
+            None => format!("smtp://127.0.0.1:{}", self.port),
+            Some(Tls::Implicit) => format!("smtps://localhost:{}", self.port),
+            Some(Tls::StartTls) => format!("smtp://localhost:{}?tls=required", self.port),
+        }
+    }
+
+    /// The certificate of the authority that signed a TLS server's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
     }
 
     /// The port it listens on (kept across restarts).
@@ -256,10 +306,21 @@ impl SmtpServer {
             .append(true)
             .open(self.dir.path().join("server.log"))
             .expect("a log file for the SMTP server");
-        let child = Command::new(&self.python)
+        let mut command = Command::new(&self.python);
+        command
             .arg(SCRIPT)
             .arg(self.port.to_string())
-            .arg(self.dir.path())
+            .arg(self.dir.path());
+        if let Some(tls) = self.tls {
+            command
+                .arg(match tls {
+                    Tls::Implicit => "smtps",
+                    Tls::StartTls => "starttls",
+                })
+                .arg(self.dir.path().join("server.pem"))
+                .arg(self.dir.path().join("server.key"));
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -321,4 +382,71 @@ fn free_port() -> u16 {
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
         .expect("a free loopback port")
+}
+
+/// Writes `ca.pem` (a certificate authority), and `server.pem` and
+/// `server.key` (a certificate for `localhost` and 127.0.0.1 that it
+/// signed) into `dir`, with the `openssl` command.
+fn make_certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("the openssl command, to make test certificates");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=escalator test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(
+        dir.join("server.ext"),
+        "basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .expect("write the extensions file");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.pem",
+    ]);
 }

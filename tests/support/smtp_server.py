@@ -1,6 +1,9 @@
 """A real SMTP server for escalator's tests (aiosmtpd), with failure switches.
 
-Usage: smtp_server.py PORT DIR
+Usage: smtp_server.py PORT DIR [smtps|starttls CERT KEY]
+
+With `smtps` the server speaks TLS from the first byte (implicit TLS); with
+`starttls` it offers STARTTLS after EHLO. CERT and KEY are PEM files.
 
 Every accepted message is written to DIR/messages/ as NAME.eml (the bytes
 as received) and NAME.json (envelope and the decoded message: headers and
@@ -20,6 +23,7 @@ import email.policy
 import json
 import os
 import re
+import ssl
 import sys
 import time
 import uuid
@@ -93,18 +97,29 @@ def describe(envelope, raw):
     }
 
 
-async def main(port, root):
+async def main(port, root, tls):
     handler = Handler(root)
     loop = asyncio.get_running_loop()
+    mode, context = None, None
+    if tls:
+        mode, cert, key = tls
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
     server = await loop.create_server(
-        lambda: SMTP(handler, hostname="smtp.test", enable_SMTPUTF8=True),
+        lambda: SMTP(
+            handler,
+            hostname="smtp.test",
+            enable_SMTPUTF8=True,
+            tls_context=context if mode == "starttls" else None,
+        ),
         host="127.0.0.1",
         port=port,
         reuse_address=True,
+        ssl=context if mode == "smtps" else None,
     )
     async with server:
         await server.serve_forever()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]), sys.argv[2]))
+    asyncio.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3:6]))
