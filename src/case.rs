@@ -586,6 +586,13 @@ fn parse_case(value: &Value, allow_partner: bool) -> Result<CaseInput, CaseError
         let (raw, path) = fields.required_object("customer")?;
         let mut inner = Fields::new(&raw, &path, &["tenant", "name"])?;
         let tenant = inner.required_string("tenant", 1, MAX_SHORT_CHARS)?;
+        if tenant.trim().is_empty() {
+            // The tenant is who the case is for: the desk cannot act on none.
+            return Err(CaseError::invalid(
+                inner.path_of("tenant"),
+                "must not be blank",
+            ));
+        }
         let name = inner.optional_string("name", 0, MAX_SHORT_CHARS)?;
         Customer { tenant, name }
     };

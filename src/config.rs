@@ -717,7 +717,8 @@ fn parse_smtp_url(text: &str) -> Result<Option<String>, String> {
     if trimmed.is_empty() {
         return Ok(None);
     }
-    url::Url::parse(trimmed).map_err(|error| format!("`{trimmed}` is not a URL ({error})"))?;
+    url::Url::parse(trimmed)
+        .map_err(|error| format!("`{}` is not a URL ({error})", crate::redact::url(trimmed)))?;
     Ok(Some(trimmed.to_owned()))
 }
 

@@ -21,6 +21,7 @@ pub mod deadlines;
 pub mod mail;
 pub mod policy;
 mod prefetch;
+pub mod redact;
 pub mod server;
 pub mod store;
 pub mod telemetry;

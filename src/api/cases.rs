@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::json::JsonBody;
+use super::json::RawBody;
 use super::schemas;
 use super::state::AppState;
 use crate::case::Case;
@@ -71,9 +71,10 @@ fn shorten(text: &str) -> String {
 pub async fn submit_case(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody,
+    body: RawBody,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Partner], "submit cases")?;
+    let body = body.json()?;
     let partner_id = caller.actor().id().to_owned();
     let case = Case::from_json(&body)?;
     let policy = state.policy.load_full();
@@ -241,7 +242,10 @@ fn parse_transition(body: &Value) -> Result<TransitionBody, ApiError> {
             _ => {
                 return Err(invalid(
                     "version",
-                    format!("must be a whole number of at least 1, not {number}"),
+                    format!(
+                        "must be a whole number from 1 to {}, not {number}",
+                        i64::MAX
+                    ),
                 ))
             }
         },
@@ -305,10 +309,10 @@ pub async fn move_case(
     State(state): State<AppState>,
     caller: Caller,
     CaseId(id): CaseId,
-    JsonBody(body): JsonBody,
+    body: RawBody,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&[Role::Partner, Role::Vianet], "move cases")?;
-    let body = parse_transition(&body)?;
+    let body = parse_transition(&body.json()?)?;
     let scope = caller.scope();
     let mut request = MoveRequest::to(body.to, body.version);
     request.reason = body.reason;

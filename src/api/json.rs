@@ -21,21 +21,47 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(request, state)
+        let RawBody(bytes) = RawBody::from_request(request, state).await?;
+        parse(&bytes).map(JsonBody)
+    }
+}
+
+/// A request body read whole (within [`BODY_LIMIT`]) but not yet parsed,
+/// for routes only some roles may use: the handler checks the caller's
+/// role first, so a caller who may not use the route hears 403 whatever
+/// the body holds, then parses it with [`RawBody::json`].
+#[derive(Debug, Clone)]
+pub struct RawBody(pub Bytes);
+
+impl RawBody {
+    /// The body as JSON, or 400 `bad_json` naming where it stops being JSON.
+    pub fn json(&self) -> Result<Value, ApiError> {
+        parse(&self.0)
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(request, state)
             .await
+            .map(RawBody)
             .map_err(|rejection| {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::PayloadTooLarge { limit: BODY_LIMIT }
                 } else {
                     ApiError::BadJson(format!("the request body could not be read: {rejection}"))
                 }
-            })?;
-        parse(&bytes).map(JsonBody)
+            })
     }
 }
 
-/// Parses a body as JSON, naming where it stops being JSON.
+/// Parses a body as JSON, naming where it stops being JSON. A UTF-8 byte
+/// order mark at the start is skipped, as RFC 8259 lets a reader do (some
+/// Windows tools write one).
 pub fn parse(bytes: &[u8]) -> Result<Value, ApiError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::BadJson(
             "the request body is empty; a JSON object is expected".to_owned(),

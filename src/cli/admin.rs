@@ -22,8 +22,14 @@ pub(super) async fn open_store(settings: &SettingsArgs) -> Result<Store, CliErro
 
 /// Applies pending migrations.
 pub async fn migrate(settings: &SettingsArgs) -> Result<ExitCode, CliError> {
-    let store = open_store(settings).await?;
-    eoutln!("the {} database is up to date", store.backend())?;
+    let resolved = Settings::resolve_offline(settings)?;
+    let store = Store::connect(&resolved.database_url).await?;
+    // Connecting applied whatever was pending, on a new database or an old one.
+    eoutln!(
+        "{} ({}): every migration is applied",
+        crate::store::display_database_url(&resolved.database_url),
+        store.backend()
+    )?;
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -21,6 +21,7 @@ pub async fn run(settings: &SettingsArgs, command: CasesCommand) -> Result<ExitC
             stage,
             partner,
             limit,
+            cursor,
         } => {
             let stage = stage
                 .map(|text| text.parse::<Stage>())
@@ -36,6 +37,7 @@ pub async fn run(settings: &SettingsArgs, command: CasesCommand) -> Result<ExitC
             query.stage = stage;
             query.partner_id = partner;
             query.limit = limit;
+            query.cursor = cursor;
             let page = store.list_cases(&query).await?;
             store.close().await;
             let items: Vec<_> = page.items.iter().map(|case| case.view(now)).collect();

@@ -208,6 +208,9 @@ pub enum CasesCommand {
         /// At most this many.
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// Start after this position: the `next_cursor` of the page before.
+        #[arg(long)]
+        cursor: Option<String>,
     },
     /// Show one case as JSON.
     Show {

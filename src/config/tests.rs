@@ -83,6 +83,25 @@ fn the_deadline_lease_and_worker_sleep_are_spans_longer_than_zero() {
 }
 
 #[test]
+fn an_smtp_url_that_does_not_parse_is_refused_without_its_password() {
+    for url in [
+        "smtp://bob:s3cret@mail.example:99999",
+        "smtp://bob:s3cret@[::1:99",
+    ] {
+        let serve = ServeArgs {
+            smtp_url: Some(url.to_owned()),
+            ..ServeArgs::default()
+        };
+        let error = resolve_error(&SettingsArgs::default(), &serve);
+        assert!(
+            error.contains("smtp_url") && error.contains("is not a URL") && error.contains("***@"),
+            "{error}"
+        );
+        assert!(!error.contains("s3cret"), "{error}");
+    }
+}
+
+#[test]
 fn the_mail_lease_and_send_timeout_come_from_the_environment_and_are_checked() {
     let serve = ServeArgs {
         mail_lease: Some("4s".to_owned()),

@@ -377,16 +377,5 @@ pub fn display_url(url: &str) -> String {
     if !is_postgres_url(url) {
         return url.to_owned();
     }
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            parsed.to_string()
-        }
-        Err(_) => match url.rsplit_once('@') {
-            Some((_, host)) => format!("postgres://***@{host}"),
-            None => url.to_owned(),
-        },
-    }
+    crate::redact::url(url)
 }

@@ -182,6 +182,18 @@ async fn roles_that_may_not_use_a_route_are_forbidden_and_nothing_changes() {
     for token in [&vianet, &admin] {
         let submitted = app.post("/v1/cases", token, &mail_flow("F-2")).await;
         assert_error(&submitted, StatusCode::FORBIDDEN, "forbidden");
+        // The role is checked before the body is read as JSON.
+        let broken = submit_refused(&app, token, b"{".to_vec()).await;
+        assert_error(&broken, StatusCode::FORBIDDEN, "forbidden");
+        let broken_move = app
+            .call_raw(
+                Method::POST,
+                &format!("/v1/cases/{id}/transitions"),
+                Some(&admin),
+                b"{".to_vec(),
+            )
+            .await;
+        assert_error(&broken_move, StatusCode::FORBIDDEN, "forbidden");
     }
     for token in [&partner, &vianet] {
         let reload = app

@@ -51,6 +51,19 @@ async fn the_same_case_again_is_answered_with_the_stored_case_even_reordered_and
 }
 
 #[tokio::test]
+async fn a_body_that_starts_with_a_byte_order_mark_is_read_as_without_it() {
+    let app = spawn_sqlite().await;
+    let partner = app.partner("pa").await;
+    let mut body = b"\xEF\xBB\xBF".to_vec();
+    body.extend(mail_flow("BOM-1").to_string().into_bytes());
+    let created = app
+        .call_raw(reqwest::Method::POST, "/v1/cases", Some(&partner), body)
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert_eq!(created.body["external_id"], "BOM-1");
+}
+
+#[tokio::test]
 async fn a_different_case_under_the_same_external_id_is_a_conflict_and_stores_nothing() {
     let app = spawn_sqlite().await;
     let partner = app.partner("pa").await;

@@ -31,6 +31,42 @@ fn json(output: &Output) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cases_list_pages_with_the_cursor_it_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("cli.db").display()))
+        .await
+        .unwrap();
+    add_partner(&store, "contoso").await;
+    let mut ids = Vec::new();
+    for (n, external) in ["CASE-1", "CASE-2", "CASE-3"].into_iter().enumerate() {
+        let (case, _row) =
+            escalated_case(&store, "contoso", external, &[], after(1000 * n as i64)).await;
+        ids.push(case.id.to_string());
+    }
+    ids.reverse(); // newest first
+
+    let first = json(&escalator(dir.path(), &["cases", "list", "--limit", "2"]));
+    let cursor = first["next_cursor"].as_str().expect("a cursor").to_owned();
+    let rest = json(&escalator(
+        dir.path(),
+        &["cases", "list", "--limit", "2", "--cursor", &cursor],
+    ));
+    assert!(rest["next_cursor"].is_null(), "{rest:#}");
+    let listed: Vec<&str> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["items"].as_array().unwrap())
+        .map(|case| case["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ids);
+
+    let bad = escalator(dir.path(), &["cases", "list", "--cursor", "zz"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert_stderr_has(&bad, "cursor");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outbox_list_shows_rows_and_retry_queues_a_failed_one_again_with_an_event() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::connect(&format!("sqlite://{}", dir.path().join("cli.db").display()))
