@@ -5,8 +5,9 @@
 //! the event's time and the MIME boundary is derived from the `Message-ID`,
 //! so every retry of an outbox row sends byte-for-byte the same message.
 //! Wording lives in `templates/mail/`, compiled into the binary. User text
-//! reaches the headers only through the subject, which lettre encodes after
-//! control characters are removed here; addresses go through lettre's parser.
+//! reaches the headers only through the subject, which is encoded (RFC 2047,
+//! whole when it holds `=?`) after control characters are removed here;
+//! addresses go through lettre's parser.
 
 use std::sync::LazyLock;
 use std::time::SystemTime;
@@ -273,13 +274,13 @@ pub fn render(payload: &EmailPayload, from: &str) -> Result<Message, RenderError
     let message_id = checked_message_id("message_id", &payload.message_id)?;
     let mut builder = Message::builder()
         .from(mailbox("from", from)?)
-        .subject(subject_line(
+        .raw_header(subject_header(subject_line(
             payload.event,
             &payload.case_id,
             severity,
             &case.product,
             &case.subject,
-        ))
+        ))?)
         .message_id(Some(message_id.clone()))
         .date(SystemTime::from(payload.occurred_at))
         .header(AutoSubmitted)
@@ -338,6 +339,29 @@ fn subject_line(
         EmailEvent::Returned => format!("{tag} Returned to partner: {subject}"),
         EmailEvent::Resolved => format!("{tag} Resolved: {subject}"),
     }
+}
+
+/// The `Subject` header for `line`, encoded as lettre would, except that a
+/// line holding `=?` is encoded whole (RFC 2047). lettre writes ASCII words
+/// as they are, and a partner's subject such as `error =?utf-8?q?x?=` would
+/// then be read by mail clients as an encoded word and shown changed.
+fn subject_header(line: String) -> Result<HeaderValue, RenderError> {
+    let name = HeaderName::new_from_ascii_str("Subject");
+    if !line.contains("=?") {
+        return Ok(HeaderValue::new(name, line));
+    }
+    let mut encoded = String::new();
+    {
+        let mut writer = email_encoding::headers::writer::EmailWriter::new(
+            &mut encoded,
+            "Subject: ".len(),
+            0,
+            false,
+        );
+        email_encoding::headers::rfc2047::encode(&line, &mut writer)
+            .map_err(|error| RenderError::Build(format!("cannot encode the subject: {error}")))?;
+    }
+    Ok(HeaderValue::dangerous_new_pre_encoded(name, line, encoded))
 }
 
 /// The first sentence of the body: what happened.

@@ -82,6 +82,41 @@ async fn a_message_arrives_with_its_recipients_parts_and_thread_headers() {
     );
 }
 
+/// A subject holding what looks like an encoded word (`=?utf-8?q?x?=`)
+/// reaches a standard reader (Python's `email`) as it was written, not
+/// decoded into something else; so does a long one with it.
+#[tokio::test]
+async fn a_subject_that_looks_encoded_arrives_as_written() {
+    let Some(server) = SmtpServer::start("a_subject_that_looks_encoded_arrives_as_written") else {
+        return;
+    };
+    let transport = Transport::from_settings(&smtp_settings(&server.url(), 1)).unwrap();
+    let subjects = [
+        "tab=?utf-8?q?x?= end".to_owned(),
+        format!(
+            "long {}=?utf-8?b?eA==?= 邮件 {}",
+            "word ".repeat(20),
+            "tail ".repeat(10)
+        ),
+    ];
+    for (n, subject) in subjects.iter().enumerate() {
+        let mut payload = escalated();
+        payload.message_id = format!("c_8f3k2m9x.{}.escalated@escalator.test", n + 10);
+        payload.case["subject"] = subject.as_str().into();
+        transport
+            .send(&render(&payload, FROM).unwrap())
+            .await
+            .unwrap();
+    }
+    let received = server.wait_for(2);
+    for (mail, subject) in received.iter().zip(&subjects) {
+        assert_eq!(
+            mail.header("Subject"),
+            Some(format!("[ESC-c_8f3k2m9x] critical m365: {}", subject.trim_end()).as_str())
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_451_reply_is_transient_and_the_next_attempt_goes_through() {
     let Some(server) =
