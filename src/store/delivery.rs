@@ -25,16 +25,27 @@ use crate::workflow::Actor;
 /// The statuses an outbox row can have.
 pub const OUTBOX_STATUSES: [&str; 3] = ["pending", "sent", "failed"];
 
+// A row waits while an earlier email of its case is still pending (due
+// later, or claimed by a sender right now): a case's emails leave one after
+// the other, so the desk never reads the acknowledgement before the
+// escalation it answers. An earlier row parked as `failed` does not hold
+// the later ones back.
 const CLAIM_POSTGRES: &str = "update outbox set claimed_by = $1, lease_until = $2 \
-     where id in (select id from outbox where status = 'pending' and next_attempt_at <= $3 \
-     and (lease_until is null or lease_until < $3) order by next_attempt_at, id limit $4 for update skip locked) \
+     where id in (select id from outbox o where status = 'pending' and next_attempt_at <= $3 \
+     and (lease_until is null or lease_until < $3) \
+     and not exists (select 1 from outbox earlier where earlier.case_id = o.case_id \
+     and earlier.status = 'pending' and earlier.event_seq < o.event_seq) \
+     order by next_attempt_at, id limit $4 for update skip locked) \
      returning id, case_id, event, message_id, attempts, payload";
 
 // INVARIANT: runs inside `BEGIN IMMEDIATE`, so no other writer sees the rows
 // between the select and the update.
 const CLAIM_SQLITE: &str = "update outbox set claimed_by = $1, lease_until = $2 \
-     where id in (select id from outbox where status = 'pending' and next_attempt_at <= $3 \
-     and (lease_until is null or lease_until < $3) order by next_attempt_at, id limit $4) \
+     where id in (select id from outbox o where status = 'pending' and next_attempt_at <= $3 \
+     and (lease_until is null or lease_until < $3) \
+     and not exists (select 1 from outbox earlier where earlier.case_id = o.case_id \
+     and earlier.status = 'pending' and earlier.event_seq < o.event_seq) \
+     order by next_attempt_at, id limit $4) \
      returning id, case_id, event, message_id, attempts, payload";
 
 /// `select` of the operator's columns, followed by `$rest`.
@@ -444,13 +455,17 @@ impl Store {
     }
 
     /// When the next pending row becomes claimable: its due time, or for a
-    /// row claimed by a sender, just after its lease runs out.
+    /// row claimed by a sender, just after its lease runs out. A row that
+    /// waits for an earlier email of its case (see the claim) counts only
+    /// once that one is done, which the earlier row's own time covers.
     pub async fn next_email_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let row: Option<(Option<i64>,)> = self
             .pool
             .fetch_optional(
                 "select min(case when lease_until is not null and lease_until >= next_attempt_at \
-                 then lease_until + 1 else next_attempt_at end) from outbox where status = 'pending'",
+                 then lease_until + 1 else next_attempt_at end) from outbox o where status = 'pending' \
+                 and not exists (select 1 from outbox earlier where earlier.case_id = o.case_id \
+                 and earlier.status = 'pending' and earlier.event_seq < o.event_seq)",
                 Vec::new(),
             )
             .await

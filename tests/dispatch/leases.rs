@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 
 use chrono::Timelike;
 
+use escalator::config::Settings;
 use escalator::mail::Dispatcher;
-use escalator::store::{DeliveryOutcome, DeliveryResult, Store};
+use escalator::store::{DeliveryOutcome, DeliveryResult, Scope, Store};
 use escalator::telemetry::Metrics;
+use escalator::workflow::{Actor, MoveRequest, Stage, Target};
 use tokio_util::sync::CancellationToken;
 
 use crate::fixtures::{
@@ -23,7 +25,81 @@ contract_tests!(
     results_recorded_together_answer_in_the_order_they_were_given,
     a_dispatcher_told_to_stop_claims_nothing_and_the_row_stays_pending,
     a_lease_past_the_last_date_a_clock_holds_ends_at_that_date,
+    a_cases_emails_are_claimed_one_after_the_other,
 );
+
+/// The acknowledgement of a case waits while its escalation email is still
+/// pending (due later, or held by a sender), so the desks read them in
+/// order; another case's email does not wait, and an escalation parked as
+/// failed holds nothing back.
+async fn a_cases_emails_are_claimed_one_after_the_other(store: Store) {
+    add_partner(&store, "contoso").await;
+    let (case, first) = escalated_case(&store, "contoso", "CASE-1", &[], t0()).await;
+    let ack = MoveRequest::to(Target::Stage(Stage::Acknowledged), case.version);
+    let vianet = Actor::Vianet {
+        id: "desk-1".to_owned(),
+    };
+    store
+        .change_stage(
+            &case.id,
+            &Scope::Vianet,
+            &ack,
+            &vianet,
+            &Settings::default(),
+            after(5),
+        )
+        .await
+        .unwrap();
+    let emails = store.case_emails(&case.id).await.unwrap();
+    assert_eq!(emails.len(), 2);
+    let second = emails
+        .iter()
+        .find(|email| email.id != first)
+        .unwrap()
+        .id
+        .clone();
+    let (_other, other_row) = escalated_case(&store, "contoso", "CASE-2", &[], after(6)).await;
+    let lease = Duration::from_secs(10);
+
+    let claimed = store.claim_emails("a", after(10), lease, 10).await.unwrap();
+    let ids: Vec<&str> = claimed.iter().map(|email| email.id.as_str()).collect();
+    assert!(
+        ids.contains(&first.as_str()) && ids.contains(&other_row.as_str()) && ids.len() == 2,
+        "the escalations are claimed, the acknowledgement waits: {ids:?}"
+    );
+    let held = claimed.iter().find(|email| email.id == first).unwrap();
+    // Rescheduled for later, the escalation still holds the acknowledgement back,
+    // and the next due time is the escalation's (not the waiting row's, now).
+    assert!(store
+        .reschedule_email(held, "a", after(60_000), "451 try later")
+        .await
+        .unwrap());
+    assert!(store
+        .claim_emails("a", after(20), lease, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let other = claimed.iter().find(|email| email.id == other_row).unwrap();
+    assert!(store.mark_email_sent(other, "a", after(30)).await.unwrap());
+    assert_eq!(store.next_email_due().await.unwrap(), Some(after(60_000)));
+
+    let again = store
+        .claim_emails("a", after(60_000), lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].id, first);
+    assert!(store
+        .park_email(&again[0], "a", "550 refused", after(60_001))
+        .await
+        .unwrap());
+    let next = store
+        .claim_emails("a", after(60_002), lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(next.len(), 1, "a parked escalation holds nothing back");
+    assert_eq!(next[0].id, second);
+}
 
 /// An operator may configure any lease; one that would end after the last
 /// date a clock can hold ends at that date, so that the claim reads back
