@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::json::RawBody;
+use super::query;
 use super::schemas;
 use super::state::AppState;
 use crate::case::Case;
@@ -71,9 +72,11 @@ fn shorten(text: &str) -> String {
 pub async fn submit_case(
     State(state): State<AppState>,
     caller: Caller,
+    RawQuery(raw): RawQuery,
     body: RawBody,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Partner], "submit cases")?;
+    query::none_expected(raw.as_deref())?;
     let body = body.json()?;
     let partner_id = caller.actor().id().to_owned();
     let case = Case::from_json(&body)?;
@@ -117,7 +120,9 @@ pub async fn get_case(
     State(state): State<AppState>,
     caller: Caller,
     CaseId(id): CaseId,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
+    query::none_expected(raw.as_deref())?;
     let record = state.store.case(&id, &caller.scope()).await?;
     Ok(Json(record.to_json(Utc::now())))
 }
@@ -309,9 +314,11 @@ pub async fn move_case(
     State(state): State<AppState>,
     caller: Caller,
     CaseId(id): CaseId,
+    RawQuery(raw): RawQuery,
     body: RawBody,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&[Role::Partner, Role::Vianet], "move cases")?;
+    query::none_expected(raw.as_deref())?;
     let body = parse_transition(&body.json()?)?;
     let scope = caller.scope();
     let mut request = MoveRequest::to(body.to, body.version);
@@ -375,7 +382,9 @@ pub async fn case_events(
     State(state): State<AppState>,
     caller: Caller,
     CaseId(id): CaseId,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
+    query::none_expected(raw.as_deref())?;
     let events = state.store.events(&id, &caller.scope()).await?;
     Ok(Json(json!({ "items": events })))
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod json;
 mod middleware;
 mod ops;
+mod query;
 mod schemas;
 mod state;
 
@@ -74,7 +75,18 @@ fn declare_common_responses(document: &mut utoipa::openapi::OpenApi) {
                 .build(),
         )
         .build();
-    for item in document.paths.paths.values_mut() {
+    const BAD_PARAMETER: &str =
+        "`bad_parameter`: a query parameter this route does not take, named in `field`";
+    let bad_parameter = ResponseBuilder::new()
+        .description(BAD_PARAMETER)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build();
+    for (path, item) in document.paths.paths.iter_mut() {
         let operations = [
             &mut item.get,
             &mut item.put,
@@ -83,11 +95,25 @@ fn declare_common_responses(document: &mut utoipa::openapi::OpenApi) {
             &mut item.patch,
         ];
         for operation in operations.into_iter().flatten() {
-            operation
-                .responses
-                .responses
+            let responses = &mut operation.responses.responses;
+            responses
                 .entry("413".to_owned())
                 .or_insert_with(|| too_large.clone().into());
+            // Every `/v1` route refuses parameters it does not take.
+            if path.starts_with("/v1/") {
+                match responses.get_mut("400") {
+                    Some(utoipa::openapi::RefOr::T(response)) => {
+                        if !response.description.contains("bad_parameter") {
+                            response.description.push_str("; or ");
+                            response.description.push_str(BAD_PARAMETER);
+                        }
+                    }
+                    Some(utoipa::openapi::RefOr::Ref(_)) => {}
+                    None => {
+                        responses.insert("400".to_owned(), bad_parameter.clone().into());
+                    }
+                }
+            }
         }
     }
 }

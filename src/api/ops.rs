@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Extension, State};
+use axum::extract::{Extension, RawQuery, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::json::JsonBody;
+use super::query;
 use super::schemas;
 use super::state::AppState;
 use crate::case::Case;
@@ -37,8 +38,10 @@ use crate::workflow::{Actor, Role, Stage};
 pub async fn classify(
     State(state): State<AppState>,
     caller: Caller,
+    RawQuery(raw): RawQuery,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
+    query::none_expected(raw.as_deref())?;
     let (case, capabilities) = match caller.actor() {
         Actor::Partner { .. } => (
             Case::from_json(&body)?,
@@ -73,8 +76,10 @@ pub async fn classify(
 pub async fn reload_policy(
     State(state): State<AppState>,
     caller: Caller,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&[Role::Admin], "reload the policy")?;
+    query::none_expected(raw.as_deref())?;
     let settings = state.settings.clone();
     let metrics = state.metrics.clone();
     let loaded =

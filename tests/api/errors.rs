@@ -99,6 +99,38 @@ async fn bad_intake_bodies_are_refused_with_the_field_named_and_nothing_stored()
 }
 
 #[tokio::test]
+async fn routes_that_take_no_parameters_refuse_one_by_name() {
+    let app = spawn_sqlite().await;
+    let partner = app.partner("pa").await;
+    let created = app.post("/v1/cases", &partner, &mail_flow("Q-1")).await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let answers = [
+        app.get(&format!("/v1/cases/{id}?x=1"), &partner).await,
+        app.get(&format!("/v1/cases/{id}/events?limit=abc"), &partner)
+            .await,
+        app.post("/v1/cases?dry_run=1", &partner, &mail_flow("Q-2"))
+            .await,
+        app.post(
+            &format!("/v1/cases/{id}/transitions?force=1"),
+            &partner,
+            &json!({"to": "resolved", "version": 1}),
+        )
+        .await,
+        app.post("/v1/classify?verbose", &partner, &mail_flow("Q-3"))
+            .await,
+    ];
+    for (answer, parameter) in answers
+        .iter()
+        .zip(["x", "limit", "dry_run", "force", "verbose"])
+    {
+        assert_error(answer, StatusCode::BAD_REQUEST, "bad_parameter");
+        assert_eq!(answer.field(), parameter);
+    }
+    assert_eq!(app.case_count().await, 1, "nothing stored");
+    assert_eq!(app.event_count(&id).await, 1, "nothing moved");
+}
+
+#[tokio::test]
 async fn bad_query_parameters_are_named() {
     let app = spawn_sqlite().await;
     let partner = app.partner("pa").await;

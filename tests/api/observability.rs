@@ -192,6 +192,16 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
             "{method} {path}"
         );
     }
+    // Every `/v1` operation declares the 400 a stray query parameter gets.
+    for (method, path) in listed.iter().filter(|(_, path)| path.starts_with("/v1/")) {
+        let description = document["paths"][path][method]["responses"]["400"]["description"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            description.contains("bad_parameter"),
+            "{method} {path}: {description}"
+        );
+    }
     assert!(document["info"]["description"]
         .as_str()
         .unwrap()
