@@ -27,6 +27,9 @@ pub const MAX_ATTRIBUTE_CHARS: usize = 1_000;
 /// Why a text holding U+0000 is refused: PostgreSQL cannot store it, and no
 /// case needs it.
 pub const NUL_REFUSED: &str = "must not contain the NUL character (U+0000)";
+/// The field a refusal names when the whole value is wrong (not a JSON
+/// object at all), rather than one of its fields.
+pub const WHOLE_BODY: &str = "(body)";
 /// Most entries accepted in one list (`attempted`, capability lists) or in `attributes`.
 pub const MAX_LIST_ITEMS: usize = 100;
 
@@ -721,7 +724,7 @@ impl Fields {
             },
             other => {
                 return Err(CaseError::invalid(
-                    if path.is_empty() { "(body)" } else { path },
+                    if path.is_empty() { WHOLE_BODY } else { path },
                     format!("must be an object, found {}", type_name(other)),
                 ))
             }
@@ -734,7 +737,7 @@ impl Fields {
             None => Ok(fields),
             Some(key) => Err(CaseError::unknown(
                 fields.path_of(key),
-                crate::policy::suggest::suggest(key, known.iter().copied()),
+                crate::suggest::suggest(key, known.iter().copied()),
             )),
         }
     }

@@ -2,14 +2,35 @@
 //! PostgreSQL server's) is shown as `***` wherever the URL is printed, in
 //! errors and logs alike, even when the text is not a valid URL.
 
-/// `url` with its password replaced by `***`. A text that does not parse
-/// as a URL with a server may still hold one before an `@`: all of that
-/// part is replaced.
+/// Query parameters that carry a password (PostgreSQL takes both).
+const SECRET_PARAMETERS: [&str; 2] = ["password", "sslpassword"];
+
+/// `url` with its password replaced by `***`, whether written before the
+/// `@` or as a `password=` parameter. A text that does not parse as a URL
+/// with a server may still hold one before an `@`: all of that part is
+/// replaced.
 pub fn url(url: &str) -> String {
     if let Ok(mut parsed) = url::Url::parse(url) {
         if parsed.has_host() {
             if parsed.password().is_some() {
                 let _ = parsed.set_password(Some("***"));
+            }
+            let pairs: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
+            if pairs
+                .iter()
+                .any(|(key, _)| SECRET_PARAMETERS.contains(&key.as_str()))
+            {
+                parsed
+                    .query_pairs_mut()
+                    .clear()
+                    .extend_pairs(pairs.iter().map(|(key, value)| {
+                        let shown = if SECRET_PARAMETERS.contains(&key.as_str()) {
+                            "***"
+                        } else {
+                            value.as_str()
+                        };
+                        (key.as_str(), shown)
+                    }));
             }
             return parsed.to_string();
         }
@@ -41,6 +62,10 @@ mod tests {
         assert_eq!(
             url("postgres://app:pw@db.example/escalator"),
             "postgres://app:***@db.example/escalator"
+        );
+        assert_eq!(
+            url("postgres://app@db.example/escalator?sslmode=require&password=s3cret"),
+            "postgres://app@db.example/escalator?sslmode=require&password=***"
         );
     }
 }

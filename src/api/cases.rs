@@ -210,18 +210,16 @@ fn parse_transition(body: &Value) -> Result<TransitionBody, ApiError> {
     };
     let Value::Object(map) = body else {
         return Err(invalid(
-            "(body)",
+            crate::case::WHOLE_BODY,
             "must be an object `{\"to\", \"version\", \"reason\"?, \"vianet_case_id\"?}`"
                 .to_owned(),
         ));
     };
-    if let Some(unknown) = map
-        .keys()
-        .find(|key| !["to", "version", "reason", "vianet_case_id"].contains(&key.as_str()))
-    {
+    const KNOWN: [&str; 4] = ["to", "version", "reason", "vianet_case_id"];
+    if let Some(unknown) = map.keys().find(|key| !KNOWN.contains(&key.as_str())) {
         return Err(ApiError::UnknownField {
             field: unknown.clone(),
-            closest: None,
+            closest: crate::suggest::suggest(unknown, KNOWN),
         });
     }
     let to = match map.get("to") {

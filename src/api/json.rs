@@ -1,7 +1,9 @@
-//! The JSON body extractor: reads the (size-limited) body and parses it into
-//! a `serde_json::Value`, so that domain parsing can name fields precisely.
-//! Syntax errors become 400 `bad_json` with line and column; an oversized
-//! body becomes 413. axum's own rejections never reach the client.
+//! The request body: read whole (size-limited) and parsed into a
+//! `serde_json::Value` by the handler, once it has checked the caller's
+//! role and the query string, so that domain parsing can name fields
+//! precisely. Syntax errors become 400 `bad_json` with line and column; an
+//! oversized body becomes 413. axum's own rejections never reach the
+//! client.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -13,23 +15,11 @@ use super::error::ApiError;
 /// Largest accepted request body, on every route.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// A request body that is syntactically valid JSON.
-#[derive(Debug, Clone)]
-pub struct JsonBody(pub Value);
-
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let RawBody(bytes) = RawBody::from_request(request, state).await?;
-        parse(&bytes).map(JsonBody)
-    }
-}
-
-/// A request body read whole (within [`BODY_LIMIT`]) but not yet parsed,
-/// for routes only some roles may use: the handler checks the caller's
-/// role first, so a caller who may not use the route hears 403 whatever
-/// the body holds, then parses it with [`RawBody::json`].
+/// A request body read whole (within [`BODY_LIMIT`]) but not yet parsed:
+/// the handler checks the caller's role and the query string first, so a
+/// caller who may not use the route hears 403 (and a stray parameter 400
+/// `bad_parameter`) whatever the body holds, then parses it with
+/// [`RawBody::json`].
 #[derive(Debug, Clone)]
 pub struct RawBody(pub Bytes);
 

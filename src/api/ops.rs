@@ -13,12 +13,12 @@ use serde_json::{json, Value};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::json::JsonBody;
+use super::json::RawBody;
 use super::query;
 use super::schemas;
 use super::state::AppState;
 use crate::case::Case;
-use crate::policy::{Diagnostic, LoadError};
+use crate::policy::LoadError;
 use crate::telemetry::StageLabel;
 use crate::workflow::{Actor, Role, Stage};
 
@@ -39,9 +39,10 @@ pub async fn classify(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
-    JsonBody(body): JsonBody,
+    body: RawBody,
 ) -> Result<Json<Value>, ApiError> {
     query::none_expected(raw.as_deref())?;
+    let body = body.json()?;
     let (case, capabilities) = match caller.actor() {
         Actor::Partner { .. } => (
             Case::from_json(&body)?,
@@ -98,20 +99,18 @@ pub async fn reload_policy(
                 "warnings": warnings,
             })))
         }
-        Err(LoadError::Diagnostics(diagnostics)) => {
-            tracing::warn!(
-                errors = diagnostics.errors().count(),
-                "policy reload refused; the running policy is kept"
-            );
-            Err(ApiError::PolicyInvalid(
-                diagnostics.all().iter().map(|d| d.to_json()).collect(),
-            ))
-        }
-        Err(LoadError::Io { path, source }) => {
-            tracing::warn!(path = %path.display(), %source, "policy reload refused; the running policy is kept");
-            Err(ApiError::PolicyInvalid(vec![
-                Diagnostic::unreadable_policy(&path, &source).to_json(),
-            ]))
+        Err(error) => {
+            match &error {
+                LoadError::Diagnostics(diagnostics) => tracing::warn!(
+                    errors = diagnostics.errors().count(),
+                    "policy reload refused; the running policy is kept"
+                ),
+                LoadError::Io { path, source } => tracing::warn!(
+                    path = %path.display(), %source,
+                    "policy reload refused; the running policy is kept"
+                ),
+            }
+            Err(ApiError::PolicyInvalid(error.to_json()))
         }
     }
 }

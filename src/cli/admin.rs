@@ -16,18 +16,22 @@ use crate::workflow::Role;
 
 /// Opens the configured database and applies pending migrations.
 pub(super) async fn open_store(settings: &SettingsArgs) -> Result<Store, CliError> {
-    let resolved = Settings::resolve_offline(settings)?;
-    Ok(Store::connect(&resolved.database_url).await?)
+    Ok(open_store_at(settings).await?.0)
+}
+
+/// [`open_store`], with the database URL it opened.
+async fn open_store_at(settings: &SettingsArgs) -> Result<(Store, String), CliError> {
+    let url = Settings::resolve_offline(settings)?.database_url;
+    Ok((Store::connect(&url).await?, url))
 }
 
 /// Applies pending migrations.
 pub async fn migrate(settings: &SettingsArgs) -> Result<ExitCode, CliError> {
-    let resolved = Settings::resolve_offline(settings)?;
-    let store = Store::connect(&resolved.database_url).await?;
+    let (store, url) = open_store_at(settings).await?;
     // Connecting applied whatever was pending, on a new database or an old one.
     eoutln!(
         "{} ({}): every migration is applied",
-        crate::store::display_database_url(&resolved.database_url),
+        crate::store::display_database_url(&url),
         store.backend()
     )?;
     store.close().await;

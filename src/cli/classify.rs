@@ -9,11 +9,11 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use super::output::{self, eout, eoutln};
+use super::output::{self, eout, eoutln, outln};
 use super::{ClassifyArgs, CliError, ErrorFormat, OutputFormat};
 use crate::case::{Capabilities, Case, CaseError, CaseInput};
 use crate::config::{Settings, SettingsArgs};
-use crate::policy::{Diagnostic, LoadError, Loaded, Outcome, Policy};
+use crate::policy::{LoadError, Loaded, Outcome, Policy};
 
 /// The policy directory the settings name.
 pub(super) fn rules_dir(settings: &SettingsArgs) -> Result<PathBuf, CliError> {
@@ -40,21 +40,40 @@ pub(super) fn load_dir(dir: &Path) -> Result<Loaded, LoadError> {
 pub(super) fn load_policy(dir: &Path, format: ErrorFormat) -> Result<Option<Policy>, CliError> {
     match load_dir(dir) {
         Ok(loaded) => Ok(Some(loaded.policy)),
-        Err(LoadError::Io { path, source }) => match format {
-            ErrorFormat::Json => {
-                let unreadable = Diagnostic::unreadable_policy(&path, &source);
-                eoutln!("{}", Value::Array(vec![unreadable.to_json()]))?;
-                Ok(None)
-            }
-            ErrorFormat::Text => Err(CliError::Io { path, source }),
-        },
-        Err(LoadError::Diagnostics(diagnostics)) => {
-            match format {
-                ErrorFormat::Text => eout!("{}", diagnostics.render())?,
-                ErrorFormat::Json => eoutln!("{}", diagnostics.to_json())?,
-            }
+        Err(error) => {
+            report_load_error(error, format, Stream::Stderr)?;
             Ok(None)
         }
+    }
+}
+
+/// Where `--error-format json` prints: `rules check` answers on stdout,
+/// the commands that go on to other work on stderr.
+pub(super) enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Prints why the policy did not load: diagnostics as text on stderr, or
+/// every error as one JSON array on `json_to`. A directory that cannot be
+/// read is, as text, the command's own error (`Err`).
+pub(super) fn report_load_error(
+    error: LoadError,
+    format: ErrorFormat,
+    json_to: Stream,
+) -> Result<(), CliError> {
+    match (error, format) {
+        (error, ErrorFormat::Json) => {
+            let array = Value::Array(error.to_json());
+            match json_to {
+                Stream::Stdout => outln!("{array}"),
+                Stream::Stderr => eoutln!("{array}"),
+            }
+        }
+        (LoadError::Diagnostics(diagnostics), ErrorFormat::Text) => {
+            eout!("{}", diagnostics.render())
+        }
+        (LoadError::Io { path, source }, ErrorFormat::Text) => Err(CliError::Io { path, source }),
     }
 }
 
@@ -158,7 +177,7 @@ impl std::fmt::Display for InputError {
 /// Why a case was refused, as the command line words it: a case that is
 /// not a JSON object is "the case", where the HTTP API names the body.
 pub(super) fn refusal(error: &CaseError) -> String {
-    if error.field == "(body)" {
+    if error.field == crate::case::WHOLE_BODY {
         format!("the case {}", error.message)
     } else {
         error.to_string()

@@ -10,15 +10,15 @@ use std::time::Instant;
 use serde_json::{Map, Value};
 
 use super::classify::{
-    admitted, load_dir, load_policy, parse_cases, read_input, refusal, rules_dir, InputError,
-    Parsed,
+    admitted, load_dir, load_policy, parse_cases, read_input, refusal, report_load_error,
+    rules_dir, InputError, Parsed, Stream,
 };
 use super::output::{eout, eoutln, outln};
 use super::{CliError, ErrorFormat, RulesCommand};
 use crate::case::{Case, Tier};
 use crate::config::SettingsArgs;
 use crate::policy::diagnostics::counted;
-use crate::policy::{format_source, read_sources, Diagnostic, LoadError, Outcome};
+use crate::policy::{format_source, read_sources, LoadError, Outcome};
 
 /// Runs one `rules` subcommand.
 pub fn run(settings: &SettingsArgs, command: RulesCommand) -> Result<ExitCode, CliError> {
@@ -61,19 +61,8 @@ fn check(dir: &Path, format: ErrorFormat) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(LoadError::Io { path, source }) => match format {
-            ErrorFormat::Json => {
-                let unreadable = Diagnostic::unreadable_policy(&path, &source);
-                outln!("{}", Value::Array(vec![unreadable.to_json()]))?;
-                Ok(ExitCode::from(1))
-            }
-            ErrorFormat::Text => Err(CliError::Io { path, source }),
-        },
-        Err(LoadError::Diagnostics(diagnostics)) => {
-            match format {
-                ErrorFormat::Json => outln!("{}", diagnostics.to_json())?,
-                ErrorFormat::Text => eout!("{}", diagnostics.render())?,
-            }
+        Err(error) => {
+            report_load_error(error, format, Stream::Stdout)?;
             Ok(ExitCode::from(1))
         }
     }
@@ -138,9 +127,10 @@ fn test(dir: &Path, coverage: bool, format: ErrorFormat) -> Result<ExitCode, Cli
                 Err(mut error) => {
                     // Named as in the test file, whether the case's own
                     // shape or the policy's `values` refused it.
-                    error.field = match error.field.as_str() {
-                        "(body)" => "case".to_owned(),
-                        field => format!("case.{field}"),
+                    error.field = if error.field == crate::case::WHOLE_BODY {
+                        "case".to_owned()
+                    } else {
+                        format!("case.{}", error.field)
                     };
                     outln!(
                         "FAIL {} \"{}\"\n  the case is refused: {error}",

@@ -105,14 +105,21 @@ impl Connections {
         message: &[u8],
     ) -> Result<Vec<Refused>, DirectError> {
         if let Some(mut connection) = self.take_idle() {
-            match transaction(&mut connection, envelope, message).await {
+            let mut answered = false;
+            match transaction(&mut connection, envelope, message, &mut answered).await {
                 Ok(refused) => {
                     self.put_back(connection);
                     return Ok(refused);
                 }
-                Err(DirectError::Smtp(error)) if error.status().is_none() => drop(connection),
-                // Answered by the server, or refused before anything was
-                // sent: the session itself is fine.
+                // Broken before the server answered `MAIL FROM`: nothing of
+                // this message reached it, so a fresh session may send it.
+                Err(DirectError::Smtp(error)) if error.status().is_none() && !answered => {
+                    drop(connection)
+                }
+                // Answered by the server, refused before anything was sent,
+                // or broken after the transaction began (the message may
+                // have arrived: the caller's retry decides, later). A
+                // broken session is not kept.
                 Err(error) => {
                     self.put_back(connection);
                     return Err(error);
@@ -120,7 +127,7 @@ impl Connections {
             }
         }
         let mut connection = self.connect().await?;
-        let result = transaction(&mut connection, envelope, message).await;
+        let result = transaction(&mut connection, envelope, message, &mut false).await;
         self.put_back(connection);
         result
     }
@@ -205,10 +212,15 @@ impl Connections {
 /// fail, with the first refusal. A transient answer to any command ends
 /// the transaction before `DATA`, so no recipient has the message yet and
 /// the retry sends it once.
+///
+/// `answered` is set once the server answered `MAIL FROM`: from then on a
+/// broken session may have left part of the transaction, or all of it,
+/// with the server.
 async fn transaction(
     connection: &mut AsyncSmtpConnection,
     envelope: &Envelope,
     message: &[u8],
+    answered: &mut bool,
 ) -> Result<Vec<Refused>, DirectError> {
     let mut options = Vec::new();
     let addresses = envelope.from().into_iter().chain(envelope.to());
@@ -235,9 +247,11 @@ async fn transaction(
         options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
     }
     let exchange = async {
-        connection
+        let mail = connection
             .command(Mail::new(envelope.from().cloned(), options))
-            .await?;
+            .await;
+        *answered = mail.is_ok();
+        mail?;
         let mut refused = Vec::new();
         for recipient in envelope.to() {
             match connection

@@ -165,8 +165,8 @@ impl Transport {
     /// headers. Returns only once the server accepted it (or the file was
     /// renamed into place), and never takes longer than `mail.send_timeout`.
     /// `Ok` lists the recipients the server refused for good while it took
-    /// the message for the others (`smtp://` sessions; see
-    /// `connections::transaction`); the message fails when it refuses all.
+    /// the message for the others (see `connections::transaction`); the
+    /// message fails when it refuses all.
     #[tracing::instrument(skip_all, err, fields(destination = %self.destination()))]
     pub async fn send(&self, message: &Message) -> Result<Vec<RefusedRecipient>, SendError> {
         match &*self.inner {

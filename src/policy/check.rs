@@ -213,20 +213,7 @@ pub fn check(files: &[Option<File>], mut diagnostics: Vec<Raw>) -> Result<Checke
         }
     }
     shadowed_rules(&rule_sources, &mut warnings);
-    for within in rule_sources.iter().filter_map(|rule| rule.within.as_ref()) {
-        if within.value.minutes == 0 {
-            warnings.push(
-                Raw::warning(
-                    within.span,
-                    format!(
-                        "`within {}` is due the moment the case arrives",
-                        within.value.raw
-                    ),
-                )
-                .help("give the time the desk has to act, such as `1h`"),
-            );
-        }
-    }
+    deadlines_of_zero(&rule_sources, &mut warnings);
 
     let keywords = if b.patterns.is_empty() {
         None
@@ -350,7 +337,7 @@ fn declare_values(b: &mut Builder, statements: &[&Statement]) {
         };
         let Some(field) = Field::resolve(&decl.path.text) else {
             let found =
-                super::suggest::suggest(&decl.path.text, super::schema::PATHS.iter().copied());
+                crate::suggest::suggest(&decl.path.text, super::schema::PATHS.iter().copied());
             b.diagnostics.push(
                 Raw::error(
                     decl.path.span,
@@ -450,6 +437,25 @@ fn declare_lets<'a>(b: &mut Builder, statements: &[&'a Statement]) -> Vec<&'a su
         );
     }
     decls
+}
+
+/// Warns about `within 0m` (or `0h`, `0d`): a deadline that is already
+/// due when the case arrives, most likely a slip for a real span.
+fn deadlines_of_zero(rules: &[&super::ast::Rule], warnings: &mut Vec<Raw>) {
+    for within in rules.iter().filter_map(|rule| rule.within.as_ref()) {
+        if within.value.minutes == 0 {
+            warnings.push(
+                Raw::warning(
+                    within.span,
+                    format!(
+                        "`within {}` is due the moment the case arrives",
+                        within.value.raw
+                    ),
+                )
+                .help("give the time the desk has to act, such as `1h`"),
+            );
+        }
+    }
 }
 
 /// Warns about rules that can never decide: a rule of a higher tier has the

@@ -11,8 +11,8 @@ use super::diagnostics::Raw;
 use super::keywords::lowercase;
 use super::program::{Atom, FastMap, IntField, Node, Pattern, SetField, TextField};
 use super::schema::{Field, Type, PATHS};
-use super::suggest::suggest;
 use crate::case::Severity as CaseSeverity;
+use crate::suggest::suggest;
 
 mod search;
 

@@ -16,7 +16,6 @@ mod outcome;
 mod program;
 mod render;
 mod schema;
-pub(crate) mod suggest;
 pub mod syntax;
 mod template;
 
@@ -65,6 +64,23 @@ pub enum LoadError {
     /// The policy has errors.
     #[error("{0}")]
     Diagnostics(#[from] Diagnostics),
+}
+
+impl LoadError {
+    /// Every error as the JSON objects of `--error-format json` and the
+    /// reload answer ([`Diagnostic::to_json`]); a directory or file that
+    /// cannot be read is one such object too
+    /// ([`Diagnostic::unreadable_policy`]).
+    pub fn to_json(&self) -> Vec<serde_json::Value> {
+        match self {
+            LoadError::Io { path, source } => {
+                vec![Diagnostic::unreadable_policy(path, source).to_json()]
+            }
+            LoadError::Diagnostics(diagnostics) => {
+                diagnostics.all().iter().map(Diagnostic::to_json).collect()
+            }
+        }
+    }
 }
 
 /// Reads every `*.rules` file of `dir` (not recursive), sorted by name. A
@@ -272,7 +288,7 @@ impl Policy {
                 continue;
             };
             if !allowed.iter().any(|a| a == value) {
-                let hint = suggest::suggest(value, allowed.iter().map(String::as_str))
+                let hint = crate::suggest::suggest(value, allowed.iter().map(String::as_str))
                     .map(|s| format!(" (did you mean `{s}`?)"))
                     .unwrap_or_default();
                 let list = allowed

@@ -5,7 +5,7 @@
 use super::ast::{Span, StringLit};
 use super::diagnostics::Raw;
 use super::schema::{Field, PATHS};
-use super::suggest::suggest;
+use crate::suggest::suggest;
 
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -25,16 +25,18 @@ use crate::workflow::Actor;
 /// The statuses an outbox row can have.
 pub const OUTBOX_STATUSES: [&str; 3] = ["pending", "sent", "failed"];
 
-// A row waits while an earlier email of its case is still pending (due
-// later, or claimed by a sender right now): a case's emails leave one after
-// the other, so the desk never reads the acknowledgement before the
-// escalation it answers. An earlier row parked as `failed` does not hold
-// the later ones back.
+// A row waits while an earlier email of its case has not been tried yet or
+// is being sent right now (its lease runs): a case's emails are tried in
+// the order they were queued, so the desk does not read the acknowledgement
+// before the escalation it answers. An earlier email that failed and waits
+// for its retry does not hold the later ones back (a greylisting server
+// would otherwise delay them for hours), nor does one sent or parked.
 const CLAIM_POSTGRES: &str = "update outbox set claimed_by = $1, lease_until = $2 \
      where id in (select id from outbox o where status = 'pending' and next_attempt_at <= $3 \
      and (lease_until is null or lease_until < $3) \
      and not exists (select 1 from outbox earlier where earlier.case_id = o.case_id \
-     and earlier.status = 'pending' and earlier.event_seq < o.event_seq) \
+     and earlier.status = 'pending' and earlier.event_seq < o.event_seq \
+     and (earlier.attempts = 0 or earlier.lease_until >= $3)) \
      order by next_attempt_at, id limit $4 for update skip locked) \
      returning id, case_id, event, message_id, attempts, payload";
 
@@ -44,7 +46,8 @@ const CLAIM_SQLITE: &str = "update outbox set claimed_by = $1, lease_until = $2 
      where id in (select id from outbox o where status = 'pending' and next_attempt_at <= $3 \
      and (lease_until is null or lease_until < $3) \
      and not exists (select 1 from outbox earlier where earlier.case_id = o.case_id \
-     and earlier.status = 'pending' and earlier.event_seq < o.event_seq) \
+     and earlier.status = 'pending' and earlier.event_seq < o.event_seq \
+     and (earlier.attempts = 0 or earlier.lease_until >= $3)) \
      order by next_attempt_at, id limit $4) \
      returning id, case_id, event, message_id, attempts, payload";
 
@@ -456,8 +459,8 @@ impl Store {
 
     /// When the next pending row becomes claimable: its due time, or for a
     /// row claimed by a sender, just after its lease runs out. A row that
-    /// waits for an earlier email of its case (see the claim) counts only
-    /// once that one is done, which the earlier row's own time covers.
+    /// waits for an earlier email of its case (see the claim) is left out:
+    /// the earlier row's own time is when it can move again.
     pub async fn next_email_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let row: Option<(Option<i64>,)> = self
             .pool
@@ -465,7 +468,8 @@ impl Store {
                 "select min(case when lease_until is not null and lease_until >= next_attempt_at \
                  then lease_until + 1 else next_attempt_at end) from outbox o where status = 'pending' \
                  and not exists (select 1 from outbox earlier where earlier.case_id = o.case_id \
-                 and earlier.status = 'pending' and earlier.event_seq < o.event_seq)",
+                 and earlier.status = 'pending' and earlier.event_seq < o.event_seq \
+                 and (earlier.attempts = 0 or earlier.lease_until is not null))",
                 Vec::new(),
             )
             .await

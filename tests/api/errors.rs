@@ -217,16 +217,20 @@ async fn roles_that_may_not_use_a_route_are_forbidden_and_nothing_changes() {
         // The role is checked before the body is read as JSON.
         let broken = submit_refused(&app, token, b"{".to_vec()).await;
         assert_error(&broken, StatusCode::FORBIDDEN, "forbidden");
-        let broken_move = app
-            .call_raw(
-                Method::POST,
-                &format!("/v1/cases/{id}/transitions"),
-                Some(&admin),
-                b"{".to_vec(),
-            )
-            .await;
-        assert_error(&broken_move, StatusCode::FORBIDDEN, "forbidden");
+        // And before the query string.
+        let with_parameter = app.post("/v1/cases?x=1", token, &mail_flow("F-3")).await;
+        assert_error(&with_parameter, StatusCode::FORBIDDEN, "forbidden");
     }
+    // Only the administrator may not move cases.
+    let broken_move = app
+        .call_raw(
+            Method::POST,
+            &format!("/v1/cases/{id}/transitions?x=1"),
+            Some(&admin),
+            b"{".to_vec(),
+        )
+        .await;
+    assert_error(&broken_move, StatusCode::FORBIDDEN, "forbidden");
     for token in [&partner, &vianet] {
         let reload = app
             .call(Method::POST, "/v1/policy/reload", Some(token), None)
@@ -370,6 +374,13 @@ async fn refused_moves_say_why_and_change_nothing() {
         ),
         (
             &partner,
+            json!({"to": "closed", "versoin": 1}),
+            StatusCode::BAD_REQUEST,
+            "unknown_field",
+            "versoin",
+        ),
+        (
+            &partner,
             json!(["closed"]),
             StatusCode::BAD_REQUEST,
             "invalid_field",
@@ -388,6 +399,14 @@ async fn refused_moves_say_why_and_change_nothing() {
         );
         assert_eq!(app.event_count(&id).await, 1, "{body}");
     }
+    let typo = app
+        .transition(&id, &partner, json!({"to": "closed", "versoin": 1}))
+        .await;
+    assert!(
+        typo.message().ends_with("did you mean `version`?"),
+        "{}",
+        typo.message()
+    );
     let broken = app
         .call_raw(
             Method::POST,

@@ -196,7 +196,7 @@ async fn a_refused_recipient_does_not_keep_the_message_from_the_others() {
 
 /// Over TLS (implicit, then STARTTLS), with the server's authority given by
 /// `[mail] tls_ca_file`: the message arrives, one refused recipient set
-/// aside, and a second message reuses the session.
+/// aside, and a second message follows it.
 #[tokio::test]
 async fn tls_sessions_deliver_and_set_a_refused_recipient_aside() {
     for tls in [Tls::Implicit, Tls::StartTls] {

@@ -208,15 +208,33 @@ fn operators_and_quotes_from_other_languages_get_this_languages_spelling() {
         assert_eq!(diagnostic.help.as_deref(), Some(help), "{text}");
         assert_eq!(diagnostic.span_text, underlined, "{text}");
     }
+    // A single `=` where no comparison goes gets no comparison help.
+    for text in [
+        "rule \"r\" {\n  when gaps.any\n  then escalate\n  within = 1h\n}",
+        "rule \"r\" {\n  when gaps.any\n  then escalate\n  notify = \"a@b.example\"\n}",
+    ] {
+        let found_errors = errors(text);
+        assert_eq!(found_errors.len(), 1, "{text}: {found_errors:#?}");
+        assert_ne!(
+            found_errors[0].help.as_deref(),
+            Some("compare with `==`"),
+            "{text}"
+        );
+    }
 }
 
 #[test]
 fn a_clause_missing_at_the_end_of_the_file_is_marked_after_the_last_word() {
-    let found = errors("default partner\n\n");
-    assert_eq!(found.len(), 1, "{found:#?}");
-    assert_eq!(found[0].message, "expected `because`, found end of file");
-    assert_eq!((found[0].line, found[0].column), (1, 16));
-    assert_eq!(found[0].span_text, "");
+    for text in [
+        "default partner\n\n",
+        "default partner  # why\n# the end\n\n",
+    ] {
+        let found = errors(text);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].message, "expected `because`, found end of file");
+        assert_eq!((found[0].line, found[0].column), (1, 16), "{text:?}");
+        assert_eq!(found[0].span_text, "");
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 use super::{nested_too_deep, Rule, SyntaxError, MAX_NESTING};
 use crate::policy::ast::Span;
-use crate::policy::suggest::suggest;
+use crate::suggest::suggest;
 
 /// A readable name for every grammar rule, used in "expected …" messages.
 fn rule_name(grammar_rule: Rule) -> &'static str {
@@ -107,9 +107,9 @@ pub(super) fn convert_error(
         };
     }
     let span = if rest.is_empty() {
-        // At the end of the file the caret goes right after the last
-        // thing written, not on an empty line below it.
-        let at = source.trim_end().len();
+        // At the end of the file the caret goes right after the last code
+        // written, not on an empty line or a comment below it.
+        let at = end_of_code(source);
         Span {
             file,
             start: at,
@@ -162,7 +162,7 @@ pub(super) fn convert_error(
     let names_expected = expected
         .iter()
         .any(|e| *e == rule_name(Rule::name) || *e == rule_name(Rule::path));
-    let help = if let Some(help) = lookalike_help(rest) {
+    let help = if let Some(help) = lookalike_help(rest, &expected) {
         Some(help)
     } else if before.ends_with(',') && !rest.starts_with(']') {
         Some("only `[...]` lists take a trailing comma; remove the last `,`".to_owned())
@@ -260,6 +260,35 @@ fn furthest_punctuation(
     (attempts.max_position, names)
 }
 
+/// Where the code of `source` ends: its length without the trailing
+/// whitespace and comments.
+fn end_of_code(source: &str) -> usize {
+    let mut end = source.trim_end().len();
+    loop {
+        let line_start = source[..end].rfind('\n').map_or(0, |at| at + 1);
+        match comment_start(&source[line_start..end]) {
+            Some(at) => end = source[..line_start + at].trim_end().len(),
+            None => return end,
+        }
+    }
+}
+
+/// Where a comment starts on `line`, if one does (a `#` outside strings).
+fn comment_start(line: &str) -> Option<usize> {
+    let mut in_string = false;
+    let mut escaped = false;
+    for (at, c) in line.char_indices() {
+        match (in_string, escaped, c) {
+            (true, true, _) => escaped = false,
+            (true, false, '\\') => escaped = true,
+            (_, false, '"') => in_string = !in_string,
+            (false, _, '#') => return Some(at),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// A string literal at the start of `rest`: its length up to the end of
 /// its line (or of the text) when it is not closed there, `Err`; its length
 /// with the closing quote when it is, `Ok`. `None` when `rest` does not
@@ -339,9 +368,10 @@ fn is_invisible(c: char) -> bool {
             || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}'))
 }
 
-/// Help for a character that only looks right: a BOM, an invisible
-/// character, a typographic quote.
-fn lookalike_help(rest: &str) -> Option<String> {
+/// Help for a character that only looks right (a BOM, an invisible
+/// character, a typographic quote), or for another language's spelling of
+/// an operator or a string (`&&`, `'…'`, `=` where a comparison goes).
+fn lookalike_help(rest: &str, expected: &[&str]) -> Option<String> {
     let first = rest.chars().next()?;
     if first == '\u{feff}' {
         return Some("save the file as UTF-8 without a byte order mark".to_owned());
@@ -368,7 +398,10 @@ fn lookalike_help(rest: &str) -> Option<String> {
         "write `not`"
     } else if first == '\'' {
         "strings take double quotes: `\"…\"`"
-    } else if first == '=' && !rest.starts_with("==") {
+    } else if first == '='
+        && !rest.starts_with("==")
+        && expected.contains(&rule_name(Rule::compare_op))
+    {
         "compare with `==`"
     } else {
         return None;

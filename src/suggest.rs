@@ -1,5 +1,6 @@
 //! "Did you mean …?": the closest known name to a near miss, so that a typo
-//! in a field, let, severity or declared value comes with its fix.
+//! in a rule's field, let, severity or declared value, or in a case's field
+//! name, comes with its fix.
 
 /// The candidate closest to `word`, when one is close enough to be a likely typo.
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
