@@ -63,29 +63,24 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// document's description.)
 fn declare_common_responses(document: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-    let too_large = ResponseBuilder::new()
-        .description(format!(
-            "`payload_too_large`: the body is over {} KiB; nothing was stored",
-            BODY_LIMIT / 1024
-        ))
-        .content(
-            "application/json",
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("ErrorBody")))
-                .build(),
-        )
-        .build();
+    let error_response = |description: String| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    let too_large = error_response(format!(
+        "`payload_too_large`: the body is over {} KiB; nothing was stored",
+        BODY_LIMIT / 1024
+    ));
     const BAD_PARAMETER: &str =
         "`bad_parameter`: a query parameter this route does not take, named in `field`";
-    let bad_parameter = ResponseBuilder::new()
-        .description(BAD_PARAMETER)
-        .content(
-            "application/json",
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("ErrorBody")))
-                .build(),
-        )
-        .build();
+    let bad_parameter = error_response(BAD_PARAMETER.to_owned());
     for (path, item) in document.paths.paths.iter_mut() {
         let operations = [
             &mut item.get,
