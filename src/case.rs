@@ -203,8 +203,18 @@ impl ExternalId {
     /// in a list or a URL.
     pub fn parse(value: &str, field: &str) -> Result<Self, CaseError> {
         let id = bounded(value, field, 1, MAX_EXTERNAL_ID_CHARS)?;
-        if id.trim().is_empty() {
+        let trimmed = id.trim();
+        if trimmed.is_empty() {
             return Err(CaseError::invalid(field, "must not be blank"));
+        }
+        // `CASE-1 ` would be another case than `CASE-1` to idempotent
+        // intake, a near-duplicate nobody meant: refused, not trimmed, so
+        // the partner's system learns of its stray space.
+        if trimmed.len() != id.len() {
+            return Err(CaseError::invalid(
+                field,
+                format!("must not start or end with whitespace: write `{trimmed}`"),
+            ));
         }
         Ok(Self(id))
     }

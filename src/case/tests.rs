@@ -197,7 +197,7 @@ fn a_bad_contact_email_is_refused() {
 }
 
 #[test]
-fn a_blank_subject_external_id_or_tenant_is_refused() {
+fn a_blank_subject_external_id_or_tenant_or_a_padded_external_id_is_refused() {
     for (field, blank) in [("subject", "   "), ("external_id", " \t ")] {
         let error = refusal(|body| body[field] = json!(blank));
         assert_eq!(
@@ -205,6 +205,14 @@ fn a_blank_subject_external_id_or_tenant_is_refused() {
             (field, "must not be blank")
         );
     }
+    let error = refusal(|body| body["external_id"] = json!("CASE-1 "));
+    assert_eq!(
+        (error.field.as_str(), error.message.as_str()),
+        (
+            "external_id",
+            "must not start or end with whitespace: write `CASE-1`"
+        )
+    );
     let error = refusal(|body| body["customer"]["tenant"] = json!("  "));
     assert_eq!(
         (error.field.as_str(), error.message.as_str()),

@@ -254,7 +254,13 @@ pub fn run(settings: &SettingsArgs, args: &ClassifyArgs) -> Result<ExitCode, Cli
                 continue;
             }
         };
-        for parsed in parse_cases(&name, &text) {
+        let parsed_cases = parse_cases(&name, &text);
+        if parsed_cases.is_empty() {
+            // Most likely a pipe that gave nothing, or the wrong file: say
+            // so, though no case is not an error (`[]` is a valid batch).
+            eoutln!("warning: {name}: no case in it")?;
+        }
+        for parsed in parsed_cases {
             let entry = match parsed {
                 Parsed::Case(entry) => entry,
                 Parsed::Invalid(error) => {

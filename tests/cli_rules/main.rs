@@ -788,6 +788,21 @@ fn invalid_json_in_json_lines_is_located_by_line_and_column_once() {
 }
 
 #[test]
+fn classify_warns_about_an_input_without_any_case_and_exits_0() {
+    let (_temp, dir) = example_dir();
+    for input in ["", "  \n", "[]"] {
+        let out = run(&dir, &["classify", "-"], Some(input));
+        assert_eq!(out.code, 0, "{input:?}: {}", out.stderr);
+        assert_eq!(out.stdout, "", "{input:?}");
+        assert_eq!(
+            out.stderr.trim_end(),
+            "warning: stdin: no case in it",
+            "{input:?}"
+        );
+    }
+}
+
+#[test]
 fn classify_reports_a_missing_file_and_still_classifies_the_others_in_order() {
     let (temp, dir) = example_dir();
     let missing = temp.path().join("missing.json");
