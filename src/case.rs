@@ -71,13 +71,12 @@ impl CaseError {
     /// A field the contract does not know, with the known field its name
     /// is closest to, when one is close (`severty`: `severity`).
     pub fn unknown(field: impl Into<String>, closest: Option<String>) -> Self {
-        let message = match &closest {
-            Some(name) => format!("unknown field; did you mean `{name}`?"),
-            None => "unknown field".to_owned(),
-        };
         Self {
             field: field.into(),
-            message,
+            message: format!(
+                "unknown field{}",
+                crate::suggest::did_you_mean(closest.as_deref())
+            ),
             kind: CaseErrorKind::Unknown,
             closest,
         }
@@ -202,11 +201,8 @@ impl ExternalId {
     /// spaces only is refused: it could not be told apart from a missing one
     /// in a list or a URL.
     pub fn parse(value: &str, field: &str) -> Result<Self, CaseError> {
-        let id = bounded(value, field, 1, MAX_EXTERNAL_ID_CHARS)?;
+        let id = not_blank(bounded(value, field, 1, MAX_EXTERNAL_ID_CHARS)?, field)?;
         let trimmed = id.trim();
-        if trimmed.is_empty() {
-            return Err(CaseError::invalid(field, "must not be blank"));
-        }
         // `CASE-1 ` would be another case than `CASE-1` to idempotent
         // intake, a near-duplicate nobody meant: refused, not trimmed, so
         // the partner's system learns of its stray space.
@@ -598,14 +594,8 @@ fn parse_case(value: &Value, allow_partner: bool) -> Result<CaseInput, CaseError
     let customer = {
         let (raw, path) = fields.required_object("customer")?;
         let mut inner = Fields::new(&raw, &path, &["tenant", "name"])?;
-        let tenant = inner.required_string("tenant", 1, MAX_SHORT_CHARS)?;
-        if tenant.trim().is_empty() {
-            // The tenant is who the case is for: the desk cannot act on none.
-            return Err(CaseError::invalid(
-                inner.path_of("tenant"),
-                "must not be blank",
-            ));
-        }
+        // The tenant is who the case is for: the desk cannot act on none.
+        let tenant = inner.required_text("tenant", MAX_SHORT_CHARS)?;
         let name = inner.optional_string("name", 0, MAX_SHORT_CHARS)?;
         Customer { tenant, name }
     };
@@ -629,10 +619,7 @@ fn parse_case(value: &Value, allow_partner: bool) -> Result<CaseInput, CaseError
         let text = fields.required_string("severity", 1, MAX_SHORT_CHARS)?;
         Severity::from_str(&text).map_err(|message| CaseError::invalid("severity", message))?
     };
-    let subject = fields.required_string("subject", 1, MAX_SUBJECT_CHARS)?;
-    if subject.trim().is_empty() {
-        return Err(CaseError::invalid("subject", "must not be blank"));
-    }
+    let subject = fields.required_text("subject", MAX_SUBJECT_CHARS)?;
     let description = fields.required_string("description", 0, MAX_DESCRIPTION_CHARS)?;
     let affected_users = fields.optional_count("affected_users")?.unwrap_or(0);
     let attempted = fields.string_set("attempted")?;
@@ -770,6 +757,13 @@ impl Fields {
             .ok_or_else(|| CaseError::invalid(self.path_of(key), "is required"))
     }
 
+    /// A required string that says something: spaces only are refused
+    /// like an empty string.
+    fn required_text(&mut self, key: &str, max: usize) -> Result<String, CaseError> {
+        let text = self.required_string(key, 1, max)?;
+        not_blank(text, &self.path_of(key))
+    }
+
     fn optional_string(
         &mut self,
         key: &str,
@@ -855,6 +849,14 @@ impl Fields {
         }
         Ok(set.into_iter().collect())
     }
+}
+
+/// `text`, unless it is whitespace only ("must not be blank").
+fn not_blank(text: String, field: &str) -> Result<String, CaseError> {
+    if text.trim().is_empty() {
+        return Err(CaseError::invalid(field, "must not be blank"));
+    }
+    Ok(text)
 }
 
 fn bounded(text: &str, field: &str, min: usize, max: usize) -> Result<String, CaseError> {

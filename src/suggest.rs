@@ -19,6 +19,13 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     best.map(|(_, name)| name.to_owned())
 }
 
+/// `; did you mean `NAME`?` after a message, or nothing without a name.
+pub fn did_you_mean(closest: Option<&str>) -> String {
+    closest
+        .map(|name| format!("; did you mean `{name}`?"))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::suggest;

@@ -25,7 +25,7 @@ pub enum ApiError {
         message: String,
     },
     /// A field the contract does not know (400 `unknown_field`).
-    #[error("unknown field `{field}`{}", closest.as_ref().map(|name| format!("; did you mean `{name}`?")).unwrap_or_default())]
+    #[error("unknown field `{field}`{}", crate::suggest::did_you_mean(closest.as_deref()))]
     UnknownField {
         /// Dotted path of the field.
         field: String,

@@ -78,7 +78,7 @@ pub(super) fn report_load_error(
 }
 
 /// One case read from an input, with where it was found.
-pub(super) struct Entry {
+struct Entry {
     /// `FILE[3]` in an array, `FILE:4` in JSON lines, `FILE` for a single object.
     pub position: String,
     /// The parsed case, or why it was refused.
@@ -91,7 +91,7 @@ pub(super) struct Entry {
     clippy::large_enum_variant,
     reason = "nearly every item is a case; boxing each would only add an allocation"
 )]
-pub(super) enum Parsed {
+enum Parsed {
     /// A case, admitted or refused.
     Case(Entry),
     /// Invalid JSON.
@@ -108,7 +108,7 @@ pub(super) struct InputError {
 
 /// Reads cases from one input: a JSON object, an array of objects, or JSON
 /// lines, each case or invalid part in the order it was written.
-pub(super) fn parse_cases(name: &str, text: &str) -> Vec<Parsed> {
+fn parse_cases(name: &str, text: &str) -> Vec<Parsed> {
     let case = |position: String, value: &Value| {
         Parsed::Case(Entry {
             position,
@@ -174,9 +174,37 @@ impl std::fmt::Display for InputError {
     }
 }
 
+/// The cases of one input as intake would take them, in order, and how
+/// many parts were left out: invalid JSON and refused cases, each reported
+/// on stderr as it comes (`POSITION: case refused: …`).
+pub(super) fn admitted_cases(
+    policy: &Policy,
+    name: &str,
+    text: &str,
+) -> Result<(Vec<CaseInput>, usize), CliError> {
+    let mut cases = Vec::new();
+    let mut left_out = 0;
+    for parsed in parse_cases(name, text) {
+        match parsed {
+            Parsed::Invalid(error) => {
+                left_out += 1;
+                eoutln!("{error}")?;
+            }
+            Parsed::Case(entry) => match admitted(policy, entry.result) {
+                Ok(input) => cases.push(input),
+                Err(error) => {
+                    left_out += 1;
+                    eoutln!("{}: case refused: {}", entry.position, refusal(&error))?;
+                }
+            },
+        }
+    }
+    Ok((cases, left_out))
+}
+
 /// Why a case was refused, as the command line words it: a case that is
 /// not a JSON object is "the case", where the HTTP API names the body.
-pub(super) fn refusal(error: &CaseError) -> String {
+fn refusal(error: &CaseError) -> String {
     if error.field == crate::case::WHOLE_BODY {
         format!("the case {}", error.message)
     } else {
@@ -254,31 +282,18 @@ pub fn run(settings: &SettingsArgs, args: &ClassifyArgs) -> Result<ExitCode, Cli
                 continue;
             }
         };
-        let parsed_cases = parse_cases(&name, &text);
-        if parsed_cases.is_empty() {
+        // Every case is checked, even once the reader is gone, so that the
+        // exit code still says whether every case was admitted.
+        let (cases, left_out) = admitted_cases(&policy, &name, &text)?;
+        failed |= left_out > 0;
+        if cases.is_empty() && left_out == 0 {
             // Most likely a pipe that gave nothing, or the wrong file: say
             // so, though no case is not an error (`[]` is a valid batch).
             eoutln!("warning: {name}: no case in it")?;
         }
-        for parsed in parsed_cases {
-            let entry = match parsed {
-                Parsed::Case(entry) => entry,
-                Parsed::Invalid(error) => {
-                    failed = true;
-                    eoutln!("{error}")?;
-                    continue;
-                }
-            };
-            let input = match admitted(&policy, entry.result) {
-                Ok(input) => input,
-                Err(error) => {
-                    failed = true;
-                    eoutln!("{}: case refused: {}", entry.position, refusal(&error))?;
-                    continue;
-                }
-            };
+        for input in cases {
             if reader_gone {
-                continue;
+                break;
             }
             let partner = partner_override
                 .clone()
@@ -297,8 +312,6 @@ pub fn run(settings: &SettingsArgs, args: &ClassifyArgs) -> Result<ExitCode, Cli
                 }
             };
             first = false;
-            // The rest is still read and checked once the reader is gone,
-            // so the exit code still says whether every case was admitted.
             reader_gone = !output::write(
                 &mut out,
                 format_args!("{}\n", text.trim_end_matches('\n')),

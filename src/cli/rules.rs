@@ -10,8 +10,8 @@ use std::time::Instant;
 use serde_json::{Map, Value};
 
 use super::classify::{
-    admitted, load_dir, load_policy, parse_cases, read_input, refusal, report_load_error,
-    rules_dir, InputError, Parsed, Stream,
+    admitted, admitted_cases, load_dir, load_policy, read_input, report_load_error, rules_dir,
+    InputError, Stream,
 };
 use super::output::{eout, eoutln, outln};
 use super::{CliError, ErrorFormat, RulesCommand};
@@ -385,28 +385,11 @@ fn bench(dir: &Path, file: &Path) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::from(1));
     };
     let (name, text) = read_input(file)?;
-    let mut cases = Vec::new();
-    let mut left_out = 0usize;
-    for parsed in parse_cases(&name, &text) {
-        let entry = match parsed {
-            Parsed::Case(entry) => entry,
-            Parsed::Invalid(error) => {
-                left_out += 1;
-                eoutln!("{error}")?;
-                continue;
-            }
-        };
-        match admitted(&policy, entry.result) {
-            Ok(input) => {
-                let partner = input.partner.unwrap_or_default();
-                cases.push((input.case, partner));
-            }
-            Err(error) => {
-                left_out += 1;
-                eoutln!("{}: case refused: {}", entry.position, refusal(&error))?;
-            }
-        }
-    }
+    let (inputs, left_out) = admitted_cases(&policy, &name, &text)?;
+    let cases: Vec<_> = inputs
+        .into_iter()
+        .map(|input| (input.case, input.partner.unwrap_or_default()))
+        .collect();
     if cases.is_empty() {
         return Err(CliError::Failure(format!("{name}: no case to classify")));
     }

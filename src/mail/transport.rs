@@ -192,20 +192,19 @@ impl Smtp {
             setting: "smtp_url",
             detail: format!("`{}` is not a URL ({error})", redact::url(url)),
         })?;
-        let server = server_label(&parsed)
-            .ok_or_else(|| bad_smtp_url(format!("`{}` is not an SMTP URL", redact::url(url))))?;
-        if parsed.host_str().is_none_or(str::is_empty) {
-            return Err(bad_smtp_url(format!(
-                "`{}` names no server",
-                redact::url(url)
-            )));
-        }
         let authority = settings
             .tls_ca_file
             .as_deref()
             .map(read_authority)
             .transpose()?;
-        let endpoint = endpoint(&parsed, &server, authority.as_ref())?;
+        let endpoint = endpoint(&parsed, authority.as_ref())?;
+        // For logs and errors: the port connected to, never the credentials.
+        let server = format!(
+            "{}://{}:{}",
+            parsed.scheme(),
+            parsed.host_str().unwrap_or_default(),
+            endpoint.port
+        );
         let connections = settings.connections.max(1);
         Ok(Smtp {
             sessions: Connections::new(endpoint, connections as usize),
@@ -307,22 +306,24 @@ fn read_authority(path: &Path) -> Result<Certificate, SendError> {
 /// (port 25), with `?tls=required` or `?tls=opportunistic` STARTTLS (587),
 /// `smtps://` TLS from the first byte (465); the path as EHLO name;
 /// percent-encoded `user:password@` for AUTH. `authority`, when given, is
-/// trusted for the server's certificate besides the public ones.
-fn endpoint(
-    url: &url::Url,
-    server: &str,
-    authority: Option<&Certificate>,
-) -> Result<Endpoint, SendError> {
+/// trusted for the server's certificate besides the public ones. Errors
+/// name the URL without its password.
+fn endpoint(url: &url::Url, authority: Option<&Certificate>) -> Result<Endpoint, SendError> {
+    let shown = redact::url(url.as_str());
+    if !matches!(url.scheme(), "smtp" | "smtps") {
+        return Err(bad_smtp_url(format!("`{shown}` is not an SMTP URL")));
+    }
+    let host = match url.host_str() {
+        Some(host) if !host.is_empty() => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned(),
+        _ => return Err(bad_smtp_url(format!("`{shown}` names no server"))),
+    };
     let config = |detail: String| SendError::Config {
         setting: "smtp_url",
-        detail: format!("`{server}`: {detail}"),
+        detail: format!("`{shown}`: {detail}"),
     };
-    let host = url
-        .host_str()
-        .ok_or_else(|| config("no host".to_owned()))?
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
     let parameters = || {
         let mut builder = TlsParameters::builder(host.clone());
         if let Some(authority) = authority {
@@ -380,25 +381,6 @@ fn bad_smtp_url(detail: String) -> SendError {
             "{detail}; use smtp://host:port, smtp://host:port?tls=required or smtps://host:port"
         ),
     }
-}
-
-/// `scheme://host:port` of an SMTP URL, for logs and errors, with the port
-/// lettre connects to when the URL names none (25 plain, 587 STARTTLS, 465
-/// implicit TLS); `None` for a scheme that is not SMTP.
-fn server_label(url: &url::Url) -> Option<String> {
-    let starttls = url.query_pairs().any(|(key, _)| key == "tls");
-    let default_port = match url.scheme() {
-        "smtp" if starttls => 587,
-        "smtp" => 25,
-        "smtps" => 465,
-        _ => return None,
-    };
-    Some(format!(
-        "{}://{}:{}",
-        url.scheme(),
-        url.host_str().unwrap_or_default(),
-        url.port().unwrap_or(default_port)
-    ))
 }
 
 /// `.eml` files in a directory, one per `Message-ID`.
@@ -586,7 +568,7 @@ mod tests {
 
     #[test]
     fn smtp_urls_become_sessions_with_their_port_tls_hello_and_credentials() {
-        let of = |url: &str| endpoint(&url::Url::parse(url).unwrap(), "test", None).unwrap();
+        let of = |url: &str| endpoint(&url::Url::parse(url).unwrap(), None).unwrap();
         let session = of("smtp://escalator:s3cr%40t@mail.example:2525/ehlo.example?tls=required");
         assert_eq!(
             (session.host.as_str(), session.port),

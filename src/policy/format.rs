@@ -15,16 +15,18 @@ pub const WIDTH: usize = 100;
 
 /// A comment found in the source.
 #[derive(Debug, Clone)]
-struct Comment {
-    start: usize,
-    end: usize,
+pub(crate) struct Comment {
+    /// Where its `#` is.
+    pub(crate) start: usize,
+    /// Where its line ends.
+    pub(crate) end: usize,
     text: String,
     /// Nothing but whitespace before it on its line.
     own_line: bool,
 }
 
 /// Finds every comment, skipping strings.
-fn comments(source: &str) -> Vec<Comment> {
+pub(crate) fn comments(source: &str) -> Vec<Comment> {
     let mut found = Vec::new();
     let mut chars = source.char_indices().peekable();
     let mut in_string = false;

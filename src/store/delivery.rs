@@ -25,31 +25,48 @@ use crate::workflow::Actor;
 /// The statuses an outbox row can have.
 pub const OUTBOX_STATUSES: [&str; 3] = ["pending", "sent", "failed"];
 
-// A row waits while an earlier email of its case has not been tried yet or
-// is being sent right now (its lease runs): a case's emails are tried in
-// the order they were queued, so the desk does not read the acknowledgement
-// before the escalation it answers. An earlier email that failed and waits
-// for its retry does not hold the later ones back (a greylisting server
-// would otherwise delay them for hours), nor does one sent or parked.
-const CLAIM_POSTGRES: &str = "update outbox set claimed_by = $1, lease_until = $2 \
-     where id in (select id from outbox o where status = 'pending' and next_attempt_at <= $3 \
-     and (lease_until is null or lease_until < $3) \
-     and not exists (select 1 from outbox earlier where earlier.case_id = o.case_id \
-     and earlier.status = 'pending' and earlier.event_seq < o.event_seq \
-     and (earlier.attempts = 0 or earlier.lease_until >= $3)) \
-     order by next_attempt_at, id limit $4 for update skip locked) \
-     returning id, case_id, event, message_id, attempts, payload";
+/// The condition under which outbox row `o` waits for an earlier email of
+/// its case: one still pending that has not been tried yet, or that
+/// `$in_flight` says is being sent. A case's emails are so tried in the
+/// order they were queued, and the desk does not read the acknowledgement
+/// before the escalation it answers. An earlier email that failed and
+/// waits for its retry does not hold the later ones back (a greylisting
+/// server would otherwise delay them for hours), nor does one sent or
+/// parked.
+macro_rules! waits_for_earlier {
+    ($in_flight:literal) => {
+        concat!(
+            "exists (select 1 from outbox earlier where earlier.case_id = o.case_id \
+             and earlier.status = 'pending' and earlier.event_seq < o.event_seq \
+             and (earlier.attempts = 0 or ",
+            $in_flight,
+            "))"
+        )
+    };
+}
+
+/// Claims due rows: pending, due, not claimed (or their claim expired), not
+/// waiting for an earlier email of their case; `$lock` is what the
+/// backend needs to keep two senders apart.
+macro_rules! claim {
+    ($lock:literal) => {
+        concat!(
+            "update outbox set claimed_by = $1, lease_until = $2 \
+             where id in (select id from outbox o where status = 'pending' and next_attempt_at <= $3 \
+             and (lease_until is null or lease_until < $3) and not ",
+            waits_for_earlier!("earlier.lease_until >= $3"),
+            " order by next_attempt_at, id limit $4",
+            $lock,
+            ") returning id, case_id, event, message_id, attempts, payload"
+        )
+    };
+}
+
+const CLAIM_POSTGRES: &str = claim!(" for update skip locked");
 
 // INVARIANT: runs inside `BEGIN IMMEDIATE`, so no other writer sees the rows
 // between the select and the update.
-const CLAIM_SQLITE: &str = "update outbox set claimed_by = $1, lease_until = $2 \
-     where id in (select id from outbox o where status = 'pending' and next_attempt_at <= $3 \
-     and (lease_until is null or lease_until < $3) \
-     and not exists (select 1 from outbox earlier where earlier.case_id = o.case_id \
-     and earlier.status = 'pending' and earlier.event_seq < o.event_seq \
-     and (earlier.attempts = 0 or earlier.lease_until >= $3)) \
-     order by next_attempt_at, id limit $4) \
-     returning id, case_id, event, message_id, attempts, payload";
+const CLAIM_SQLITE: &str = claim!("");
 
 /// `select` of the operator's columns, followed by `$rest`.
 macro_rules! select_entries {
@@ -465,11 +482,13 @@ impl Store {
         let row: Option<(Option<i64>,)> = self
             .pool
             .fetch_optional(
-                "select min(case when lease_until is not null and lease_until >= next_attempt_at \
-                 then lease_until + 1 else next_attempt_at end) from outbox o where status = 'pending' \
-                 and not exists (select 1 from outbox earlier where earlier.case_id = o.case_id \
-                 and earlier.status = 'pending' and earlier.event_seq < o.event_seq \
-                 and (earlier.attempts = 0 or earlier.lease_until is not null))",
+                concat!(
+                    "select min(case when lease_until is not null and lease_until >= next_attempt_at \
+                     then lease_until + 1 else next_attempt_at end) from outbox o \
+                     where status = 'pending' and not ",
+                    // Claimed at all, even past its lease: its own time covers it.
+                    waits_for_earlier!("earlier.lease_until is not null")
+                ),
                 Vec::new(),
             )
             .await

@@ -187,15 +187,20 @@ fn rules_check_reports_errors_with_location_and_caret_and_exits_1() {
     );
 }
 
+/// `rules check --error-format json` on `dir`, which must fail: its diagnostics.
+fn check_json(dir: &Path) -> Value {
+    let out = run(dir, &["rules", "check", "--error-format", "json"], None);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    serde_json::from_str(&out.stdout).expect("a JSON array")
+}
+
 #[test]
 fn rules_check_speaks_json_on_request() {
     let (_temp, dir) = example_dir_with(
         "zz.rules",
         "let spare = gaps.any\nrule \"x\" {\n  when product == \"m356\"\n  then partner\n}\n",
     );
-    let out = run(&dir, &["rules", "check", "--error-format", "json"], None);
-    assert_eq!(out.code, 1);
-    let diagnostics: Value = serde_json::from_str(&out.stdout).expect("a JSON array");
+    let diagnostics = check_json(&dir);
     assert_eq!(
         diagnostics[1],
         json!({"file": dir.join("zz.rules").display().to_string(), "line": 3, "column": 19, "severity": "error", "message": "unknown product \"m356\"", "help": "did you mean \"m365\"?", "notes": []})
@@ -213,9 +218,7 @@ fn json_diagnostics_carry_their_notes() {
         "zz.rules",
         "let twice = gaps.any\nlet twice = gaps.any\nrule \"x\" {\n  when twice\n  then partner\n}\n",
     );
-    let out = run(&dir, &["rules", "check", "--error-format", "json"], None);
-    assert_eq!(out.code, 1);
-    let diagnostics: Value = serde_json::from_str(&out.stdout).expect("a JSON array");
+    let diagnostics = check_json(&dir);
     let duplicate = diagnostics
         .as_array()
         .expect("array")
@@ -509,8 +512,7 @@ fn a_rules_file_that_is_not_utf8_is_located_at_its_first_bad_byte() {
         before,
         "fmt formats nothing when a file cannot be read"
     );
-    let out = run(&dir, &["rules", "check", "--error-format", "json"], None);
-    let errors: Value = serde_json::from_str(&out.stdout).expect("json");
+    let errors = check_json(&dir);
     assert_eq!(
         errors[0]["file"],
         dir.join("latin1.rules").display().to_string()

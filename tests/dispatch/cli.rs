@@ -21,6 +21,16 @@ fn serve_with_shipped_rules(dir: &std::path::Path, extra: &[&str]) -> Output {
     escalator(dir, &args)
 }
 
+/// The database the command line opens in `dir` (`cli.db`, see
+/// `binary::run_in`), with partner `contoso`.
+async fn cli_store(dir: &std::path::Path) -> Store {
+    let store = Store::connect(&format!("sqlite://{}", dir.join("cli.db").display()))
+        .await
+        .unwrap();
+    add_partner(&store, "contoso").await;
+    store
+}
+
 fn json(output: &Output) -> Value {
     assert!(
         output.status.success(),
@@ -33,10 +43,7 @@ fn json(output: &Output) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cases_list_pages_with_the_cursor_it_prints() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("cli.db").display()))
-        .await
-        .unwrap();
-    add_partner(&store, "contoso").await;
+    let store = cli_store(dir.path()).await;
     let mut ids = Vec::new();
     for (n, external) in ["CASE-1", "CASE-2", "CASE-3"].into_iter().enumerate() {
         let (case, _row) =
@@ -69,10 +76,7 @@ async fn cases_list_pages_with_the_cursor_it_prints() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outbox_list_shows_rows_and_retry_queues_a_failed_one_again_with_an_event() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("cli.db").display()))
-        .await
-        .unwrap();
-    add_partner(&store, "contoso").await;
+    let store = cli_store(dir.path()).await;
     let (_sent_case, sent_row) = escalated_case(&store, "contoso", "CASE-1", &[], t0()).await;
     let (failed_case, failed_row) = escalated_case(&store, "contoso", "CASE-2", &[], t0()).await;
     // One row delivered (as a file), the other parked as if refused.

@@ -264,29 +264,13 @@ fn furthest_punctuation(
 /// whitespace and comments.
 fn end_of_code(source: &str) -> usize {
     let mut end = source.trim_end().len();
-    loop {
-        let line_start = source[..end].rfind('\n').map_or(0, |at| at + 1);
-        match comment_start(&source[line_start..end]) {
-            Some(at) => end = source[..line_start + at].trim_end().len(),
-            None => return end,
+    for comment in crate::policy::format::comments(source).iter().rev() {
+        if comment.end < end {
+            break;
         }
+        end = source[..comment.start].trim_end().len();
     }
-}
-
-/// Where a comment starts on `line`, if one does (a `#` outside strings).
-fn comment_start(line: &str) -> Option<usize> {
-    let mut in_string = false;
-    let mut escaped = false;
-    for (at, c) in line.char_indices() {
-        match (in_string, escaped, c) {
-            (true, true, _) => escaped = false,
-            (true, false, '\\') => escaped = true,
-            (_, false, '"') => in_string = !in_string,
-            (false, _, '#') => return Some(at),
-            _ => {}
-        }
-    }
-    None
+    end
 }
 
 /// A string literal at the start of `rest`: its length up to the end of
